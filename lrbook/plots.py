@@ -1,0 +1,99 @@
+"""Figures the chapters share. Each function draws into axes it is given (or makes them) and
+returns the axes; none calls ``plt.show()`` or saves. Captions and numbers live in the chapters.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["weight_images", "curves", "sample_grid", "image_of"]
+
+
+def image_of(w, side=28):
+    """A weight vector as a ``side x side`` image; a trailing bias entry is dropped."""
+    w = np.asarray(w)
+    if w.shape[0] == side * side + 1:
+        w = w[:-1]
+    return w.reshape(side, side)
+
+
+def _row_axes(n, ax, size=1.3):
+    if ax is not None:
+        return np.atleast_1d(ax)
+    _, axes = plt.subplots(1, n, figsize=(size * n, size * 1.15))
+    return np.atleast_1d(axes)
+
+
+def weight_images(W, *, titles=None, scale="shared", ax=None, cmap="RdBu_r", colorbar=False):
+    """One image per class (column of ``W``), diverging colour map centred on zero.
+
+    Parameters
+    ----------
+    W : ``(D, C)`` softmax weights or ``(D,)`` binary weights, ``D`` = 784 or 785 (bias last).
+    titles : a title per image (e.g. the class names).
+    scale : ``"shared"`` -- one colour scale, +-max|W| over all images, so images compare;
+        ``"each"`` -- each image scaled to its own +-max, to see its shape.
+    ax : a sequence of ``C`` axes to draw into; default, a new row of axes.
+    colorbar : with a shared scale, add one colour bar for the row.
+    """
+    W = np.asarray(W)
+    cols = W[:, None] if W.ndim == 1 else W
+    axes = _row_axes(cols.shape[1], ax)
+    if scale not in ("shared", "each"):
+        raise ValueError(f"scale must be 'shared' or 'each', got {scale!r}")
+    images = [image_of(cols[:, k]) for k in range(cols.shape[1])]
+    vmax_all = max(float(np.abs(im).max()) for im in images) or 1.0
+    for k, (a, im) in enumerate(zip(axes, images)):
+        vmax = vmax_all if scale == "shared" else (float(np.abs(im).max()) or 1.0)
+        mappable = a.imshow(im, cmap=cmap, vmin=-vmax, vmax=vmax)
+        a.set_xticks([])
+        a.set_yticks([])
+        if titles is not None:
+            a.set_title(titles[k], fontsize=8)
+    if colorbar and scale == "shared":
+        axes[0].figure.colorbar(mappable, ax=list(axes), fraction=0.02, pad=0.01)
+    return axes
+
+
+def curves(history, *, which="loss", ax=None, x="step", label_prefix="", **plot_kw):
+    """Training and validation ``which`` ("loss" or "acc") against ``x`` ("step" or "epoch").
+
+    ``history`` is a :class:`lrbook.train.History`. Validation is drawn only if it was recorded.
+    """
+    if which not in ("loss", "acc"):
+        raise ValueError(f"which must be 'loss' or 'acc', got {which!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    xs = getattr(history, x)
+    ax.plot(xs, getattr(history, f"train_{which}"), label=f"{label_prefix}training", **plot_kw)
+    val = getattr(history, f"val_{which}")
+    if np.any(np.isfinite(val)):
+        ax.plot(xs, val, label=f"{label_prefix}validation", **plot_kw)
+    ax.set_xlabel("step (weight updates)" if x == "step" else "epoch")
+    ax.set_ylabel("cross-entropy" if which == "loss" else "accuracy")
+    ax.legend(frameon=False)
+    return ax
+
+
+def sample_grid(X, y, *, n_per_class=8, class_names=None, ax=None, seed=0):
+    """A mosaic of ``n_per_class`` random images of each class, one row per class.
+
+    Images are drawn with ``np.random.default_rng(seed)``; ``X`` is ``(N, 784)``.
+    """
+    y = np.asarray(y)
+    classes = np.unique(y)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in classes:
+        pick = rng.choice(np.flatnonzero(y == c), size=n_per_class, replace=False)
+        rows.append(np.hstack([image_of(X[i]) for i in pick]))
+    mosaic = np.vstack(rows)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.55 * n_per_class + 1.5, 0.55 * len(classes)))
+    ax.imshow(mosaic, cmap="gray_r")
+    ax.set_xticks([])
+    ax.set_yticks(np.arange(len(classes)) * 28 + 14)
+    names = class_names if class_names is not None else [str(c) for c in classes]
+    ax.set_yticklabels([names[c] for c in classes], fontsize=8)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    return ax
