@@ -1,0 +1,237 @@
+"""Measurements on weights and gradients: the first gradient step in closed form, and what the
+weights turn into later (class-mean likeness, roughness, range, and who drives the gradient).
+
+Shapes follow :mod:`lrbook.model`: ``X`` is ``(N, D)`` with the bias column last, softmax
+weights ``W`` are ``(D, C)``, binary weights ``w`` are ``(D,)``. Functions that look at weights
+*as images* drop the last (bias) row when ``drop_bias`` is true, the default.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import model
+from .data import one_hot
+from .train import evaluate
+
+__all__ = [
+    "class_means", "first_step_weights", "first_step_weights_binary",
+    "GradientShare", "hard_example_gradient_share",
+    "column_correlation", "total_variation", "relative_total_variation",
+    "coefficient_range", "SnapshotScores", "evaluate_snapshots",
+]
+
+
+def class_means(X, y, n_classes):
+    r"""Mean input of each class and each class's share of the samples.
+
+    Parameters
+    ----------
+    X : (N, D) array.
+    y : (N,) integer labels in ``0..n_classes-1``.
+    n_classes : int, C.
+
+    Returns
+    -------
+    means : (D, C) array; column k is :math:`\bar x_k`, the mean of the rows of class k
+        (zeros for a class without samples).
+    shares : (C,) array; :math:`\pi_k = N_k / N`.
+    """
+    X = np.asarray(X)
+    counts = np.bincount(y, minlength=n_classes).astype(X.dtype)   # (C,)
+    sums = X.T @ one_hot(y, n_classes, dtype=X.dtype)               # (D, C)
+    means = sums / np.maximum(counts, 1)
+    return means, counts / X.shape[0]
+
+
+def first_step_weights(X, y, n_classes, lr):
+    r"""Softmax weights after one full-batch gradient step from ``W = 0`` (no penalty), in closed form.
+
+    At ``W = 0`` every probability is :math:`1/C`, so the gradient of the mean cross-entropy is
+    :math:`\frac1N X^\top(\tfrac1C - Y)` and one step with learning rate :math:`\eta` gives
+
+    .. math:: W_{1,\cdot k} = \eta\,\Big(\pi_k \bar x_k - \frac{\bar x}{C}\Big),
+
+    with :math:`\bar x_k` the mean input of class k, :math:`\pi_k = N_k/N` its share and
+    :math:`\bar x` the overall mean. The bias row (the mean of the constant 1) is
+    :math:`\eta(\pi_k - 1/C)`. Computed from class means, not from a gradient.
+
+    Parameters
+    ----------
+    X : (N, D) array, bias column last (any ``X`` works; the bias row is just another row).
+    y : (N,) integer labels.
+    n_classes : int, C.
+    lr : float, the learning rate :math:`\eta`.
+
+    Returns
+    -------
+    (D, C) array.
+    """
+    means, shares = class_means(X, y, n_classes)
+    overall = np.asarray(X).mean(axis=0)                          # (D,)
+    return lr * (shares * means - overall[:, None] / n_classes)
+
+
+def first_step_weights_binary(X, y, lr):
+    r"""Binary weights after one full-batch gradient step from ``w = 0`` (no penalty), in closed form.
+
+    At ``w = 0`` every probability is 1/2, so the gradient of the mean loss is
+    :math:`\frac1N X^\top(\tfrac12 - y)` and one step gives
+
+    .. math:: w_1 = \frac{\eta}{2N}\Big(\sum_{i:\,y_i=1} x_i - \sum_{i:\,y_i=0} x_i\Big).
+
+    Parameters
+    ----------
+    X : (N, D) array.
+    y : (N,) labels in {0, 1}.
+    lr : float.
+
+    Returns
+    -------
+    (D,) array.
+    """
+    X = np.asarray(X)
+    pos = np.asarray(y) == 1
+    return lr / (2 * X.shape[0]) * (X[pos].sum(axis=0) - X[~pos].sum(axis=0))
+
+
+class GradientShare(NamedTuple):
+    """How much of the gradient comes from the hardest samples (see
+    :func:`hard_example_gradient_share`)."""
+    projection: float    # <G_hard, G> / ||G||^2: additive share of the gradient's squared norm
+    magnitude: float     # sum of per-sample gradient norms, hard samples over all samples
+    loss: float          # share of the total loss carried by the hard samples
+    q: float             # fraction of samples counted as hard
+
+
+def hard_example_gradient_share(W, X, y, *, q=0.1):
+    r"""Share of the (unpenalised) gradient that comes from the fraction ``q`` of highest-loss samples.
+
+    The gradient of the mean loss is a sum of per-sample terms,
+    :math:`G = \frac1N\sum_i x_i (p_i - y_i)^\top`, so it splits exactly as
+    :math:`G = G_\text{hard} + G_\text{rest}`, where *hard* are the :math:`\lceil qN\rceil`
+    samples of highest loss. Two shares are reported:
+
+    * ``projection`` :math:`= \langle G_\text{hard}, G\rangle / \|G\|^2`; with the same quantity
+      for the rest it sums to 1, so it is the part of the update's length the hard samples
+      account for (it may leave [0, 1] when the two parts point in opposite directions);
+    * ``magnitude`` :math:`= \sum_{\text{hard}}\|x_i\|\,\|p_i-y_i\| / \sum_i \|x_i\|\,\|p_i-y_i\|`,
+      the hard samples' share of the per-sample gradient norms, in [0, 1].
+
+    For samples drawn at random both would be about ``q``.
+
+    Parameters
+    ----------
+    W : (D, C) softmax weights or (D,) binary weights.
+    X : (N, D) array, bias column last.
+    y : (N,) integer labels.
+    q : float in (0, 1], fraction of samples counted as hard.
+
+    Returns
+    -------
+    GradientShare
+    """
+    if not 0 < q <= 1:
+        raise ValueError(f"q must be in (0, 1], got {q}")
+    X = np.asarray(X)
+    n = X.shape[0]
+    loss = model.deviance_per_sample(W, X, y)                     # (N,)
+    k = int(np.ceil(q * n))
+    hard = np.argsort(loss, kind="stable")[n - k:]
+    P = model.predict_proba(W, X)
+    R = P - (y if W.ndim == 1 else one_hot(y, P.shape[1], dtype=P.dtype))   # (N,) or (N, C)
+    G = X.T @ R / n
+    G_hard = X[hard].T @ R[hard] / n
+    per_sample = np.linalg.norm(X, axis=1) * (np.abs(R) if R.ndim == 1 else np.linalg.norm(R, axis=1))
+    return GradientShare(projection=float(np.sum(G_hard * G) / np.sum(G * G)),
+                         magnitude=float(per_sample[hard].sum() / per_sample.sum()),
+                         loss=float(loss[hard].sum() / loss.sum()), q=float(q))
+
+
+def _images(W, drop_bias):
+    W = np.asarray(W, dtype=float)
+    W = W[:, None] if W.ndim == 1 else W
+    return W[:-1] if drop_bias else W
+
+
+def column_correlation(A, B, *, drop_bias=True):
+    """Pearson correlation of each column of ``A`` with the same column of ``B``.
+
+    Parameters
+    ----------
+    A, B : (D, C) or (D,) arrays of the same shape, e.g. weights and class-mean images.
+    drop_bias : ignore the last row (the bias) of both.
+
+    Returns
+    -------
+    (C,) array (a length-1 array for vectors); NaN for a constant column.
+    """
+    a, b = _images(A, drop_bias), _images(B, drop_bias)
+    if a.shape != b.shape:
+        raise ValueError(f"A and B must have the same shape, got {np.shape(A)} and {np.shape(B)}")
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(a * b, axis=0) / np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+
+
+def total_variation(W, *, side=28, drop_bias=True):
+    r"""Anisotropic total variation of each weight image: the sum of absolute differences between
+    horizontally and vertically adjacent pixels,
+    :math:`\sum |w_{r,c+1}-w_{r,c}| + \sum |w_{r+1,c}-w_{r,c}|`.
+
+    Parameters
+    ----------
+    W : (D, C) or (D,) weights; after dropping the bias row, D must be ``side**2``.
+    side : image side in pixels.
+    drop_bias : drop the last row (the bias) first.
+
+    Returns
+    -------
+    (C,) array (length 1 for a vector).
+    """
+    im = _images(W, drop_bias)
+    if im.shape[0] != side * side:
+        raise ValueError(f"expected {side * side} pixels per image, got {im.shape[0]}")
+    im = im.T.reshape(-1, side, side)                              # (C, side, side)
+    return (np.abs(np.diff(im, axis=2)).sum(axis=(1, 2))
+            + np.abs(np.diff(im, axis=1)).sum(axis=(1, 2)))
+
+
+def relative_total_variation(W, *, side=28, drop_bias=True):
+    r"""Total variation divided by the image's L1 norm :math:`\sum|w|`: a roughness that does not
+    change when the image is scaled. Well below 1 for a smooth image; about 2.7 for white noise
+    (each of the ~2·side² differences of two independent Gaussians has mean absolute value
+    :math:`\sqrt2` times a pixel's). NaN for an all-zero image.
+    """
+    l1 = np.abs(_images(W, drop_bias)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total_variation(W, side=side, drop_bias=drop_bias) / l1
+
+
+def coefficient_range(W, *, drop_bias=True):
+    """``(min, max)`` of the weights, bias row excluded by default."""
+    im = _images(W, drop_bias)
+    return float(im.min()), float(im.max())
+
+
+class SnapshotScores(NamedTuple):
+    """Loss and accuracy of each weight snapshot on one data set, steps in increasing order."""
+    step: np.ndarray
+    loss: np.ndarray
+    acc: np.ndarray
+
+
+def evaluate_snapshots(snapshots, X, y):
+    """Mean deviance and accuracy of every snapshot (a ``{step: W}`` dict, as in
+    ``lrbook.train.FitResult.snapshots``) on ``(X, y)``.
+
+    Returns
+    -------
+    SnapshotScores
+    """
+    steps = np.array(sorted(snapshots))
+    scores = np.array([evaluate(snapshots[s], X, y) for s in steps]).reshape(-1, 2)
+    return SnapshotScores(step=steps, loss=scores[:, 0], acc=scores[:, 1])
+
