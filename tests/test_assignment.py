@@ -1,0 +1,151 @@
+"""Tests for lrbook.assignment: the protocol's data preparation, settings and fast scoring."""
+import numpy as np
+import pytest
+
+from lrbook import assignment as A
+from lrbook.data import Dataset
+from lrbook.train import evaluate, fit
+
+
+def fake_mnist(n_train=900, n_test=400, seed=0):
+    """A small MNIST look-alike: each digit's images are noise around their own mean image."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(0, 255, size=(10, 784))
+
+    def draw(n):
+        y = rng.integers(0, 10, size=n)
+        X = np.clip(means[y] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
+        return X, y.astype(np.int64)
+
+    X_tr, y_tr = draw(n_train)
+    X_te, y_te = draw(n_test)
+    return Dataset(X_tr, y_tr, X_te, y_te, tuple(str(d) for d in range(10)), "fake")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return fake_mnist()
+
+
+def bin_task(mnist):
+    return A.binary_task(mnist, n_train=900, n_val=400)
+
+
+def soft_task(mnist, n_train=600):
+    return A.softmax_task(mnist, n_train=n_train, n_val=200)
+
+
+def test_prepare_scales_to_pm1_and_appends_bias():
+    X = A.prepare(np.array([[0, 255, 127.5 * 1]], dtype=np.float64).astype(np.uint8))
+    assert X.shape == (1, 4)
+    assert X[0, 0] == -1.0 and X[0, 1] == 1.0
+    assert X[0, -1] == 1.0
+    assert X.dtype == np.float64
+
+
+def test_binary_task_rows_and_labels(mnist):
+    t = A.binary_task(mnist, n_train=600, n_val=200)
+    want_tr = np.flatnonzero(np.isin(mnist.y_train[:600], (2, 3)))
+    want_va = np.flatnonzero(np.isin(mnist.y_test[:200], (2, 3)))
+    assert np.array_equal(t.train_index, want_tr) and np.array_equal(t.val_index, want_va)
+    # 2 -> 1, 3 -> 0
+    assert np.array_equal(t.y_train, (mnist.y_train[want_tr] == 2).astype(int))
+    assert np.array_equal(t.y_val, (mnist.y_test[want_va] == 2).astype(int))
+    assert 0 < t.y_train.mean() < 1
+    assert np.allclose(t.X_train, A.prepare(mnist.X_train[want_tr]))
+    assert np.allclose(t.X_val, A.prepare(mnist.X_test[want_va]))
+    assert t.binary and t.class_names == ("3", "2")
+
+
+def test_softmax_task_takes_first_train_and_last_test(mnist):
+    t = A.softmax_task(mnist, n_train=500, n_val=150)
+    assert np.array_equal(t.train_index, np.arange(500))
+    assert np.array_equal(t.val_index, np.arange(250, 400))
+    assert np.array_equal(t.y_val, mnist.y_test[-150:])
+    assert np.allclose(t.X_val, A.prepare(mnist.X_test[-150:]))
+    assert t.X_train.shape == (500, 785) and not t.binary
+
+
+@pytest.mark.parametrize("kw", [dict(n_train=0), dict(n_train=901), dict(n_val=401)])
+def test_task_sizes_are_checked(mnist, kw):
+    with pytest.raises(ValueError, match="must be in"):
+        A.softmax_task(mnist, **{"n_train": 100, "n_val": 100, **kw})
+
+
+def test_binary_task_rejects_same_digit(mnist):
+    with pytest.raises(ValueError, match="different digits"):
+        A.binary_task(mnist, positive=4, negative=4, n_train=900, n_val=400)
+
+
+def test_protocol_settings(mnist):
+    b, s = bin_task(mnist), soft_task(mnist)
+    kb, ks = A.protocol(b), A.protocol(s)
+    assert (kb["lr"], kb["shuffle"], kb["binary"]) == (0.05, False, True)
+    assert (ks["lr"], ks["shuffle"], ks["binary"], ks["n_classes"]) == (0.01, True, False, 10)
+    for k in (kb, ks):
+        assert (k["batch_size"], k["drop_last"], k["val_every"], k["epochs"]) == (128, True, 0.2, 50)
+        assert "patience" not in k
+    ke = A.protocol(b, early_stopping=True, shuffle=True)
+    assert (ke["patience"], ke["epochs"], ke["restore_best"], ke["shuffle"]) == (10, 500, True, True)
+
+
+def test_check_steps_match_fit(mnist):
+    t = soft_task(mnist, n_train=700)
+    kw = A.protocol(t, epochs=3, val_every=0.5)
+    assert np.array_equal(A.check_steps(kw), fit(**kw).history.step)
+    kw = A.protocol(t, max_steps=7, val_every=3)
+    assert np.array_equal(A.check_steps(kw), [0, 3, 6, 7])
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_score_snapshots_equals_evaluate(mnist, kind):
+    t = bin_task(mnist) if kind == "binary" else soft_task(mnist)
+    rng = np.random.default_rng(1)
+    shape = (785,) if t.binary else (785, 10)
+    Ws = [np.zeros(shape)] + [0.01 * rng.standard_normal(shape) for _ in range(6)]
+    loss, acc = A.score_snapshots(Ws, t.X_val, t.y_val, chunk=4)      # chunks of 4, then 3
+    want = np.array([evaluate(W, t.X_val, t.y_val) for W in Ws])
+    assert np.allclose(loss, want[:, 0], rtol=1e-12, atol=1e-12)
+    assert np.array_equal(acc, want[:, 1])
+    assert len(set(np.round(loss, 8))) > 1          # the snapshots really differ
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_run_reproduces_fit(mnist, kind):
+    t = bin_task(mnist) if kind == "binary" else soft_task(mnist)
+    kw = dict(epochs=4, shuffle=True, seed=3, l2=0.01)
+    ref, fast = fit(**A.protocol(t, **kw)), A.run(t, **kw)
+    assert np.allclose(ref.W, fast.W)
+    assert fast.best_step == ref.best_step and fast.n_steps == ref.n_steps
+    for name in ("step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "batch_loss"):
+        assert np.allclose(getattr(ref.history, name), getattr(fast.history, name)), name
+    assert set(fast.snapshots) == set(fast.history.step.tolist())
+
+
+def test_run_refuses_early_stopping(mnist):
+    with pytest.raises(ValueError, match="early stopping"):
+        A.run(bin_task(mnist), patience=5)
+
+
+def test_slice_scores(mnist):
+    t = A.softmax_task(mnist, n_train=600, n_val=400)
+    W = 0.01 * np.random.default_rng(2).standard_normal((785, 10))
+    starts, loss, acc = A.slice_scores(W, t.X_val, t.y_val, size=150)
+    assert np.array_equal(starts, [0, 150])                  # the incomplete last slice is left out
+    assert np.isclose(loss[1], evaluate(W, t.X_val[150:300], t.y_val[150:300])[0])
+    assert acc[0] == evaluate(W, t.X_val[:150], t.y_val[:150])[1]
+    with pytest.raises(ValueError, match="size"):
+        A.slice_scores(W, t.X_val, t.y_val, size=0)
+
+
+def test_learning_curve(mnist):
+    t = A.softmax_task(mnist, n_train=600, n_val=200)
+    lc = A.learning_curve(t, t.X_val, t.y_val, sizes=[20, 600], seeds=[0, 1], steps=60)
+    assert lc.train_acc.shape == lc.test_acc.shape == (2, 2)
+    assert np.all(lc.train_acc[0] == 1.0)            # 20 images, 60 full-batch steps: memorised
+    assert np.all(lc.test_acc[1] > lc.test_acc[0])   # more data, better test accuracy
+    assert lc.train_acc[0, 0] >= lc.test_acc[0, 0]
+    again = A.learning_curve(t, t.X_val, t.y_val, sizes=[20], seeds=[1], steps=60)
+    assert again.test_acc[0, 0] == lc.test_acc[0, 1]                  # seeded: reproducible
+    with pytest.raises(ValueError, match="sizes"):
+        A.learning_curve(t, t.X_val, t.y_val, sizes=[601], seeds=[0], steps=5)
