@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def read_idx(path) -> np.ndarray:
             raw = gzip.decompress(raw)
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataFileError(f"{path}: cannot decompress ({exc}); the file is corrupt or truncated, "
                             "delete it and provide or download it again") from None
     if len(raw) < 4:
@@ -234,11 +235,13 @@ def load_fashion_mnist(*, data_home=None, download=True) -> Dataset:
 
 def scale_01(X, dtype=np.float64):
     """Pixels 0..255 to [0, 1]."""
+    dtype = np.dtype(dtype).type
     return np.asarray(X, dtype=dtype) / dtype(255.0)
 
 
 def scale_pm1(X, dtype=np.float64):
     """Pixels 0..255 to [-1, 1], as ``x / 127.5 - 1``."""
+    dtype = np.dtype(dtype).type
     return np.asarray(X, dtype=dtype) / dtype(127.5) - dtype(1.0)
 
 

@@ -115,7 +115,15 @@ def cross_entropy_and_grad(W, X, Y, l2=0.0):
     """
     n = X.shape[0]
     Z = X @ W                                            # (N, C)
-    Z -= Z.max(axis=1, keepdims=True)
+    # Row maxima: for a handful of classes, column by column gives the same values as
+    # Z.max(axis=1) several times faster (NumPy reduces a short contiguous axis slowly).
+    if Z.shape[1] <= 32:
+        m = Z[:, 0].copy()                               # (N,)
+        for k in range(1, Z.shape[1]):
+            np.maximum(m, Z[:, k], out=m)
+    else:
+        m = Z.max(axis=1)
+    Z -= m[:, None]
     yz = np.einsum("nc,nc->n", Y, Z)                     # (N,) shifted logit of the true class
     np.exp(Z, out=Z)
     s = Z.sum(axis=1)                                    # (N,)

@@ -104,7 +104,7 @@ def _as_step_count(val_every, steps_per_epoch):
     if isinstance(val_every, float):
         if not 0 < val_every <= 1:
             raise ValueError(f"val_every as a fraction of an epoch must be in (0, 1], got {val_every}")
-        return max(1, int(val_every * steps_per_epoch))
+        return max(1, int(val_every * steps_per_epoch + 1e-9))   # 0.57 * 100 is 56.99999...
     if int(val_every) < 1:
         raise ValueError(f"val_every must be >= 1 step, got {val_every}")
     return int(val_every)
@@ -212,35 +212,42 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     check(0)
     step = 0
     order = np.arange(n)
-    while step < total and not stopped_early:
-        if shuffle and bs < n:           # a full batch's gradient does not depend on the order
-            order = rng.permutation(n)
-        for b in range(steps_per_epoch):
-            if step >= total:
-                break
-            idx = order[b * bs:(b + 1) * bs]
-            Xb, Tb = (X, T) if bs == n else (X[idx], T[idx])
-            loss, grad = loss_and_grad(W, Xb, Tb, l2)
-            if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
-                if bar is not None:
-                    bar.close()
-                raise DivergenceError(
-                    f"training diverged at step {step} (epoch {step / steps_per_epoch:.2f}): the "
-                    f"loss is {loss}; lr={lr} is too large for this data, try a smaller learning "
-                    "rate (e.g. lr/10). The run so far is in this error's .result", result(step))
-            batch_loss[step] = loss
-            W -= lr * grad
-            step += 1
-            if step in snap_at:
-                snapshots[step] = W.copy()
-            if callback is not None:
-                callback(step, W)
-            if bar is not None:
-                bar.update(1)
-            if step % check_every == 0 or step == total:
-                if check(step):
-                    stopped_early = True
+    # Overflow here only ever means divergence, which is detected and reported below as a
+    # DivergenceError; numpy's RuntimeWarnings on the way there would only be noise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        while step < total and not stopped_early:
+            if shuffle and bs < n:           # a full batch's gradient does not depend on the order
+                order = rng.permutation(n)
+            for b in range(steps_per_epoch):
+                if step >= total:
                     break
+                idx = order[b * bs:(b + 1) * bs]
+                Xb, Tb = (X, T) if bs == n else (X[idx], T[idx])
+                loss, grad = loss_and_grad(W, Xb, Tb, l2)
+                grad *= lr                   # the step, in place: grad is a fresh array
+                if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
+                    if bar is not None:
+                        bar.close()
+                    what = (f"the loss is {loss}" if not np.isfinite(loss)
+                            else "the update lr * gradient is not finite")
+                    raise DivergenceError(
+                        f"training diverged at step {step} (epoch {step / steps_per_epoch:.2f}): "
+                        f"{what}; lr={lr} is too large for this data, try a smaller learning "
+                        "rate (e.g. lr/10). The run so far is in this error's .result",
+                        result(step))
+                batch_loss[step] = loss
+                W -= grad
+                step += 1
+                if step in snap_at:
+                    snapshots[step] = W.copy()
+                if callback is not None:
+                    callback(step, W)
+                if bar is not None:
+                    bar.update(1)
+                if step % check_every == 0 or step == total:
+                    if check(step):
+                        stopped_early = True
+                        break
     if bar is not None:
         bar.close()
     return result(step)

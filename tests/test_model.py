@@ -1,0 +1,273 @@
+"""lrbook.model: gradients against finite differences and autograd, the penalty, stability."""
+import warnings
+
+import autograd
+import numpy as np
+import pytest
+from scipy.special import expit, log_softmax as sp_log_softmax, softmax as sp_softmax
+
+from lrbook import model
+from lrbook.data import one_hot
+
+
+def rel_err(a, b):
+    return np.linalg.norm(np.ravel(a) - np.ravel(b)) / max(np.linalg.norm(np.ravel(b)), 1e-300)
+
+
+def central_fd(f, w, h=1e-5):
+    """Central finite-difference gradient of the scalar function ``f`` at ``w`` (any shape)."""
+    g = np.zeros_like(w)
+    for i in np.ndindex(w.shape):
+        e = np.zeros_like(w)
+        e[i] = h
+        g[i] = (f(w + e) - f(w - e)) / (2 * h)
+    return g
+
+
+@pytest.fixture
+def softmax_case(problem):
+    X, y, _ = problem(n=40, d=5, n_classes=4, seed=1)
+    rng = np.random.default_rng(2)
+    W = 0.5 * rng.standard_normal((X.shape[1], 4))
+    return W, X, one_hot(y, 4)
+
+
+@pytest.fixture
+def binary_case(problem):
+    X, y, _ = problem(n=40, d=5, n_classes=2, seed=3)
+    w = 0.5 * np.random.default_rng(4).standard_normal(X.shape[1])
+    return w, X, y.astype(np.float64)
+
+
+L2_BINARY = [0.0, 0.3]
+L2_SOFTMAX = [0.0, 0.3, np.array([0.1, 0.0, 0.7, 2.0])]
+L2_IDS = ["no-l2", "scalar-l2", "per-class-l2"]
+
+
+# --- gradients -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("l2", L2_BINARY, ids=L2_IDS[:2])
+def test_binary_gradient_matches_finite_differences(binary_case, l2):
+    w, X, y = binary_case
+    g_fd = central_fd(lambda v: model.binary_cross_entropy(v, X, y, l2), w)
+    g = model.binary_cross_entropy_grad(w, X, y, l2)
+    assert g.shape == w.shape
+    assert rel_err(g, g_fd) < 1e-7
+
+
+@pytest.mark.parametrize("l2", L2_BINARY, ids=L2_IDS[:2])
+def test_binary_gradient_matches_autograd(binary_case, l2):
+    w, X, y = binary_case
+    g_ad = autograd.grad(model.binary_cross_entropy)(w, X, y, l2)
+    assert rel_err(model.binary_cross_entropy_grad(w, X, y, l2), g_ad) < 1e-10
+    loss, g = model.binary_cross_entropy_and_grad(w, X, y, l2)
+    assert rel_err(g, g_ad) < 1e-10
+    assert loss == pytest.approx(model.binary_cross_entropy(w, X, y, l2), rel=1e-13)
+
+
+@pytest.mark.parametrize("l2", L2_SOFTMAX, ids=L2_IDS)
+def test_softmax_gradient_matches_finite_differences(softmax_case, l2):
+    W, X, Y = softmax_case
+    g_fd = central_fd(lambda V: model.cross_entropy(V, X, Y, l2), W)
+    g = model.cross_entropy_grad(W, X, Y, l2)
+    assert g.shape == W.shape
+    assert rel_err(g, g_fd) < 1e-7
+
+
+@pytest.mark.parametrize("l2", L2_SOFTMAX, ids=L2_IDS)
+def test_softmax_gradient_matches_autograd(softmax_case, l2):
+    W, X, Y = softmax_case
+    g_ad = autograd.grad(model.cross_entropy)(W, X, Y, l2)
+    assert rel_err(model.cross_entropy_grad(W, X, Y, l2), g_ad) < 1e-10
+    loss, g = model.cross_entropy_and_grad(W, X, Y, l2)
+    assert rel_err(g, g_ad) < 1e-10
+    assert loss == pytest.approx(model.cross_entropy(W, X, Y, l2), rel=1e-13)
+
+
+def test_and_grad_does_not_modify_its_inputs(softmax_case):
+    W, X, Y = softmax_case
+    copies = [a.copy() for a in (W, X, Y)]
+    model.cross_entropy_and_grad(W, X, Y, 0.3)
+    for a, c in zip((W, X, Y), copies):
+        assert np.array_equal(a, c)
+
+
+def test_softmax_loss_matches_scipy_and_definition(softmax_case):
+    W, X, Y = softmax_case
+    expected = -np.mean(np.sum(Y * sp_log_softmax(X @ W, axis=1), axis=1))
+    assert model.cross_entropy(W, X, Y) == pytest.approx(expected, rel=1e-13)
+    assert model.cross_entropy_and_grad(W, X, Y)[0] == pytest.approx(expected, rel=1e-13)
+
+
+def test_binary_loss_matches_definition(binary_case):
+    w, X, y = binary_case
+    p = expit(X @ w)
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    assert model.binary_cross_entropy(w, X, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_float32_gradient_close_to_float64(softmax_case):
+    W, X, Y = softmax_case
+    loss64, g64 = model.cross_entropy_and_grad(W, X, Y, 0.3)
+    loss32, g32 = model.cross_entropy_and_grad(*(a.astype(np.float32) for a in (W, X, Y)),
+                                               np.float32(0.3))
+    assert g32.dtype == np.float32
+    assert rel_err(g32, g64) < 1e-5
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+
+
+# --- the penalty skips the bias row --------------------------------------------------------
+
+def test_binary_penalty_excludes_bias(binary_case):
+    w, X, y = binary_case
+    l2 = 0.7
+    diff = model.binary_cross_entropy(w, X, y, l2) - model.binary_cross_entropy(w, X, y, 0.0)
+    assert diff == pytest.approx(0.5 * l2 * np.sum(w[:-1] ** 2), rel=1e-12)
+    assert model.l2_penalty(w, l2) == pytest.approx(0.5 * l2 * np.sum(w[:-1] ** 2), rel=1e-14)
+    w2 = w.copy()
+    w2[-1] += 100.0                      # only the bias changes: the penalty does not
+    assert model.l2_penalty(w2, l2) == model.l2_penalty(w, l2)
+    dg = model.binary_cross_entropy_grad(w, X, y, l2) - model.binary_cross_entropy_grad(w, X, y)
+    assert dg[-1] == 0.0
+    np.testing.assert_allclose(dg[:-1], l2 * w[:-1], rtol=1e-12)
+
+
+def test_softmax_penalty_excludes_bias_per_class(softmax_case):
+    W, X, Y = softmax_case
+    l2 = np.array([0.1, 0.0, 0.7, 2.0])
+    expected = 0.5 * sum(l2[k] * np.sum(W[:-1, k] ** 2) for k in range(W.shape[1]))
+    diff = model.cross_entropy(W, X, Y, l2) - model.cross_entropy(W, X, Y)
+    assert diff == pytest.approx(expected, rel=1e-12)
+    assert model.l2_penalty(W, l2) == pytest.approx(expected, rel=1e-14)
+    W2 = W.copy()
+    W2[-1] += 50.0
+    assert model.l2_penalty(W2, l2) == model.l2_penalty(W, l2)
+    dg = model.cross_entropy_grad(W, X, Y, l2) - model.cross_entropy_grad(W, X, Y)
+    assert np.all(dg[-1] == 0.0)
+    np.testing.assert_allclose(dg[:-1], W[:-1] * l2, rtol=1e-12, atol=1e-15)
+    # a scalar l2 is the same as that value for every class
+    assert model.cross_entropy(W, X, Y, 0.4) == pytest.approx(
+        model.cross_entropy(W, X, Y, np.full(4, 0.4)), rel=1e-14)
+
+
+# --- numerical stability -------------------------------------------------------------------
+
+@pytest.fixture
+def strict_fp():
+    """Turn overflow / invalid / divide-by-zero (and any warning) into errors."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def test_sigmoid_extremes(strict_fp):
+    s = model.sigmoid(np.array([-1e4, -800.0, 0.0, 800.0, 1e4]))
+    assert s[0] == 0.0 and s[1] == 0.0
+    assert s[2] == 0.5
+    assert s[3] == 1.0 and s[4] == 1.0
+
+
+def test_sigmoid_matches_expit():
+    z = np.linspace(-30, 30, 2001)
+    np.testing.assert_allclose(model.sigmoid(z), expit(z), rtol=1e-12, atol=1e-15)
+
+
+def test_binary_confident_logits(strict_fp):
+    X = np.array([[1.0], [1.0], [-1.0], [-1.0]])     # logits +1e4, +1e4, -1e4, -1e4
+    w = np.array([1e4])
+    right = np.array([1.0, 1.0, 0.0, 0.0])
+    wrong = 1.0 - right
+    loss, g = model.binary_cross_entropy_and_grad(w, X, right)
+    assert loss == pytest.approx(0.0, abs=1e-300)
+    assert np.all(np.isfinite(g)) and np.allclose(g, 0.0)
+    loss, g = model.binary_cross_entropy_and_grad(w, X, wrong)
+    assert loss == pytest.approx(1e4, rel=1e-12)
+    assert np.all(np.isfinite(g))
+    # the gradient is mean((sigma - y) x) = +1: every sample says "decrease w"
+    assert g == pytest.approx([1.0], rel=1e-12)
+    assert model.binary_cross_entropy(w, X, wrong) == pytest.approx(1e4, rel=1e-12)
+
+
+def test_softmax_confident_logits(strict_fp):
+    X = np.eye(3)                                    # Z = W: logits chosen directly
+    W = np.array([[1e4, -1e4, 0.0],
+                  [0.0, 1e4, -1e4],
+                  [-1e4, 0.0, 1e4]])
+    right = np.eye(3)
+    wrong = np.roll(np.eye(3), 1, axis=1)            # true class has logit -1e4
+    loss, g = model.cross_entropy_and_grad(W, X, right)
+    assert loss == pytest.approx(0.0, abs=1e-300)
+    assert np.all(np.isfinite(g)) and np.allclose(g, 0.0)
+    loss, g = model.cross_entropy_and_grad(W, X, wrong)
+    assert loss == pytest.approx(2e4, rel=1e-12)     # log-sum-exp 1e4 minus the true logit -1e4
+    assert np.all(np.isfinite(g))
+    assert model.cross_entropy(W, X, wrong) == pytest.approx(2e4, rel=1e-12)
+    ag = autograd.grad(model.cross_entropy)(W, X, wrong)
+    assert rel_err(g, ag) < 1e-12
+    P = model.softmax(W)
+    assert np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(P, right, atol=1e-300)
+
+
+def test_softmax_rows_sum_to_one():
+    Z = np.random.default_rng(5).normal(scale=50.0, size=(200, 7))
+    P = model.softmax(Z)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(P, sp_softmax(Z, axis=1), rtol=1e-12, atol=1e-300)
+
+
+def test_log_softmax_matches_log_of_softmax():
+    Z = np.random.default_rng(6).normal(scale=3.0, size=(50, 5))   # moderate logits
+    np.testing.assert_allclose(model.log_softmax(Z), np.log(model.softmax(Z)), rtol=1e-12)
+    np.testing.assert_allclose(model.log_softmax(Z), sp_log_softmax(Z, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(model.logsumexp(Z)[:, 0], np.log(np.exp(Z).sum(axis=1)), rtol=1e-13)
+
+
+def test_log_softmax_stable_where_naive_log_fails(strict_fp):
+    Z = np.array([[1e4, -1e4, 0.0]])
+    np.testing.assert_allclose(model.log_softmax(Z), [[0.0, -2e4, -1e4]], rtol=1e-15)
+
+
+# --- prediction ----------------------------------------------------------------------------
+
+def test_predict_shapes_and_values(softmax_case, binary_case):
+    W, X, _ = softmax_case
+    P = model.predict_proba(W, X)
+    assert P.shape == (X.shape[0], W.shape[1])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-14)
+    pred = model.predict(W, X)
+    assert pred.shape == (X.shape[0],)
+    assert np.array_equal(pred, np.argmax(P, axis=1))
+
+    w, Xb, _ = binary_case
+    p = model.predict_proba(w, Xb)
+    assert p.shape == (Xb.shape[0],)
+    assert np.all((p >= 0) & (p <= 1))
+    pred = model.predict(w, Xb)
+    assert pred.shape == (Xb.shape[0],)
+    assert set(np.unique(pred)) <= {0, 1}
+    assert np.array_equal(pred, (p > 0.5).astype(int))
+
+
+def test_deviance_per_sample_mean_is_the_loss(softmax_case, binary_case):
+    W, X, Y = softmax_case
+    y = Y.argmax(axis=1)
+    dev = model.deviance_per_sample(W, X, y)
+    assert dev.shape == (X.shape[0],) and np.all(dev >= 0)
+    assert dev.mean() == pytest.approx(model.cross_entropy(W, X, Y), rel=1e-13)
+    w, Xb, yb = binary_case
+    dev = model.deviance_per_sample(w, Xb, yb)
+    assert dev.mean() == pytest.approx(model.binary_cross_entropy(w, Xb, yb), rel=1e-13)
+
+
+def test_two_class_softmax_is_the_binary_model(problem):
+    X, y, _ = problem(n=30, d=3, n_classes=2, seed=7)
+    Theta = np.random.default_rng(8).standard_normal((X.shape[1], 2))
+    w = Theta[:, 1] - Theta[:, 0]
+    np.testing.assert_allclose(model.predict_proba(Theta, X)[:, 1], model.predict_proba(w, X),
+                               rtol=1e-12, atol=1e-15)
+    assert np.array_equal(model.predict(Theta, X), model.predict(w, X))
+    # the same likelihood, hence the same unpenalised loss
+    assert model.cross_entropy(Theta, X, one_hot(y, 2)) == pytest.approx(
+        model.binary_cross_entropy(w, X, y.astype(float)), rel=1e-12)
