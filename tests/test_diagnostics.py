@@ -159,3 +159,52 @@ def test_evaluate_snapshots_matches_evaluate_and_sorts_steps():
     assert list(sc.step) == [0, 5, 20]
     assert np.isclose(sc.loss[0], np.log(4))
     assert (sc.loss[-1], sc.acc[-1]) == train.evaluate(res.W, X, y)
+
+
+# --- L-BFGS path ------------------------------------------------------------------------------
+
+def _sk_weights(X, y, max_iter, C=np.inf):
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-4).fit(X[:, :-1], y)
+    coef = np.vstack([clf.coef_.T, clf.intercept_])          # bias last, as in lrbook
+    return coef[:, 0] if coef.shape[1] == 1 else coef
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_lbfgs_path_iterates_equal_sklearn_max_iter_fits(l2):
+    X, y = _data(n=150, d=5, c=3, seed=13)
+    path = dg.lbfgs_path(X, y, n_classes=3, l2=l2, max_iter=4)
+    C = np.inf if l2 == 0 else 1 / (l2 * len(X))
+    for k in (1, 2, 4):
+        np.testing.assert_allclose(path.weights[k], _sk_weights(X, y, k, C), rtol=1e-5, atol=1e-7)
+    assert path.n_iter == 4 and path.n_evals >= 5 and len(path.loss) == 5
+    assert np.isclose(path.loss[0], np.log(3)) and np.all(np.diff(path.loss) < 0)
+
+
+def test_lbfgs_path_binary_equals_sklearn_and_first_iterate_is_a_scaled_first_step():
+    X, y = _data(n=150, d=5, c=2, seed=14)
+    path = dg.lbfgs_path(X, y, binary=True, max_iter=3)
+    np.testing.assert_allclose(path.weights[3], _sk_weights(X, y, 3), rtol=1e-5, atol=1e-7)
+    ratio = path.weights[1] / dg.first_step_weights_binary(X, y, 1.0)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-10)   # the first iterate is a gradient step
+    assert ratio[0] > 0
+
+
+def test_lbfgs_path_stops_at_convergence_and_reaches_a_stationary_point():
+    X, y = _data(n=150, d=5, c=3, seed=15)
+    path = dg.lbfgs_path(X, y, l2=0.1, max_iter=500)
+    assert path.n_iter < 500
+    W = path.weights[path.n_iter]
+    assert np.abs(model.cross_entropy_grad(W, X, data.one_hot(y, 3), 0.1)).max() < 1e-4
+
+
+def test_lbfgs_path_rejects_bad_input():
+    X, y = _data()
+    with pytest.raises(ValueError, match="max_iter"):
+        dg.lbfgs_path(X, y, max_iter=0)
+    with pytest.raises(ValueError, match="2-D float"):
+        dg.lbfgs_path(X.astype(int), y)
