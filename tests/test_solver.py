@@ -1,0 +1,120 @@
+"""Tests for lrbook.solver: L-BFGS reaches the true optimum (oracles: long gradient descent and
+scikit-learn), the preconditioning is an exact change of variables, per-class penalties act on
+their own class, and the warm-started path equals independent fits."""
+import numpy as np
+import pytest
+
+from lrbook import data, model, solver, train
+
+
+def _problem(n=300, d=6, c=3, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(scale=1.5, size=(c, d))
+    y = rng.integers(0, c, n)
+    F = means[y] + rng.normal(size=(n, d)) + 0.5          # off-centre, so centring matters
+    F[:, 0] *= 10.0                                        # badly scaled feature
+    return data.add_bias(F.astype(dtype)), y
+
+
+def test_matches_long_gradient_descent():
+    X, y = _problem(n=200, d=4, c=3)
+    X[:, 0] /= 10.0                                        # keep GD's step size reasonable
+    l2 = 0.05
+    gd = train.fit(X, y, n_classes=3, lr=0.5, epochs=20000, l2=l2)
+    r = solver.fit_lbfgs(X, y, n_classes=3, l2=l2, tol=1e-8)
+    assert r.converged
+    np.testing.assert_allclose(r.W, gd.W, atol=1e-6)
+    assert r.loss == pytest.approx(model.cross_entropy(gd.W, X, data.one_hot(y, 3), l2), abs=1e-12)
+
+
+@pytest.mark.parametrize("l2", [1e-3, 0.1])
+def test_matches_sklearn(l2):
+    from sklearn.linear_model import LogisticRegression
+    X, y = _problem()
+    n = len(y)
+    # scikit-learn minimises C * sum_i loss_i + ||w||^2 / 2 with a free intercept,
+    # which is N*C times ours when l2 = 1 / (C N)
+    sk = LogisticRegression(C=1.0 / (l2 * n), tol=1e-12, max_iter=100000).fit(X[:, :-1], y)
+    r = solver.fit_lbfgs(X, y, n_classes=3, l2=l2, tol=1e-8)
+    np.testing.assert_allclose(r.W[:-1], sk.coef_.T, atol=1e-5)
+    # intercepts are defined up to a common shift (softmax is invariant to it): compare centred
+    np.testing.assert_allclose(r.W[-1] - r.W[-1].mean(), sk.intercept_ - sk.intercept_.mean(),
+                               atol=1e-5)
+    np.testing.assert_allclose(model.predict_proba(r.W, X), sk.predict_proba(X[:, :-1]), atol=1e-6)
+
+
+def test_preconditioning_is_exact_and_cheaper():
+    X, y = _problem(n=400, d=8)
+    a = solver.fit_lbfgs(X, y, l2=1e-4, tol=1e-8, precondition=True)
+    b = solver.fit_lbfgs(X, y, l2=1e-4, tol=1e-10, precondition=False, max_iter=20000)
+    np.testing.assert_allclose(a.W, b.W, atol=1e-5)
+    assert a.n_iter < b.n_iter
+
+
+def test_rotation_round_trip():
+    X, y = _problem()
+    pb = solver.prepare(X, y)
+    W = np.random.default_rng(1).normal(size=pb.shape)
+    np.testing.assert_allclose(pb.to_original(pb.from_original(W)), W, atol=1e-12)
+    # same logits from both coordinates: X @ W == Xr @ Wr
+    np.testing.assert_allclose(pb.Xr @ pb.from_original(W), X @ W, atol=1e-10)
+
+
+def test_per_class_penalty_shrinks_only_that_class():
+    X, y = _problem()
+    l2 = np.array([1e3, 1e-3, 1e-3])
+    r = solver.fit_lbfgs(X, y, l2=l2, tol=1e-8)
+    norms = np.linalg.norm(r.W[:-1], axis=0)
+    assert norms[0] < 1e-3 * norms[1:].min()
+    # the per-class objective is the library's
+    loss = model.cross_entropy(r.W, X, data.one_hot(y, 3), l2)
+    assert r.loss == pytest.approx(loss, rel=1e-10)
+    # a uniform vector equals the scalar penalty
+    a = solver.fit_lbfgs(X, y, l2=np.full(3, 0.01), tol=1e-8)
+    b = solver.fit_lbfgs(X, y, l2=0.01, tol=1e-8)
+    np.testing.assert_allclose(a.W, b.W, atol=1e-7)
+
+
+def test_float32_close_to_float64():
+    X, y = _problem(n=2000, d=20)
+    a = solver.fit_lbfgs(X, y, l2=1e-3, tol=1e-8)
+    b = solver.fit_lbfgs(X.astype(np.float32), y, l2=1e-3, tol=1e-6)
+    assert b.W.dtype == np.float32 and b.converged
+    np.testing.assert_allclose(b.W[:-1], a.W[:-1], atol=1e-3)
+    np.testing.assert_allclose(model.predict_proba(b.W.astype(np.float64), X),
+                               model.predict_proba(a.W, X), atol=1e-3)
+    assert model.cross_entropy(b.W.astype(np.float64), X, data.one_hot(y, 3), 1e-3) - a.loss < 1e-8
+
+
+def test_path_warm_starts_match_independent_fits():
+    X, y = _problem()
+    grid = np.array([1e-4, 1e-1, 1e-2])                    # deliberately unsorted
+    path = solver.regularisation_path(X, y, grid, tol=1e-8)
+    assert path.W.shape == (3, 7, 3) and path.converged.all()
+    np.testing.assert_array_equal(path.l2, grid)
+    for p, l2 in enumerate(grid):
+        r = solver.fit_lbfgs(X, y, l2=l2, tol=1e-8)
+        np.testing.assert_allclose(path.W[p], r.W, atol=2e-5)
+        assert path.loss[p] == pytest.approx(r.loss, abs=1e-12)
+    # weights shrink as the penalty grows
+    norms = np.linalg.norm(path.W[:, :-1], axis=(1, 2))
+    assert norms[0] > norms[2] > norms[1]
+
+
+def test_path_accepts_per_class_grid():
+    X, y = _problem()
+    grid = np.array([[1e-2, 1e-2, 1e-2], [1e-2, 1e-4, 1e-2]])
+    path = solver.regularisation_path(X, y, grid, tol=1e-8)
+    assert np.linalg.norm(path.W[1, :-1, 1]) > np.linalg.norm(path.W[0, :-1, 1])
+
+
+def test_errors_name_the_problem():
+    X, y = _problem()
+    with pytest.raises(ValueError, match="l2 must be a scalar or have shape"):
+        solver.fit_lbfgs(X, y, l2=np.ones(5))
+    with pytest.raises(ValueError, match=">= 0"):
+        solver.fit_lbfgs(X, y, l2=-1.0)
+    with pytest.raises(ValueError, match="W0 must have shape"):
+        solver.fit_lbfgs(X, y, l2=0.1, W0=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="floating-point"):
+        solver.fit_lbfgs(X.astype(int), y, l2=0.1)
