@@ -26,6 +26,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_grad", "binary_cross_entropy_and_grad",
     "cross_entropy", "cross_entropy_grad", "cross_entropy_and_grad",
     "l2_penalty", "predict_proba", "predict", "deviance_per_sample",
+    "labels_from_logits", "deviance_from_logits",
 ]
 
 
@@ -145,10 +146,21 @@ def predict_proba(W, X):
     return sigmoid(Z) if W.ndim == 1 else softmax(Z)
 
 
+def labels_from_logits(Z):
+    """Predicted labels ``(N,)`` from logits: ``z > 0`` for binary ``(N,)``, argmax for ``(N, C)``."""
+    return (Z > 0).astype(np.int64) if Z.ndim == 1 else np.argmax(Z, axis=1)
+
+
+def deviance_from_logits(Z, y):
+    """Negative log-likelihood of each sample's true label ``y`` (integer labels) from logits, ``(N,)``."""
+    if Z.ndim == 1:
+        return np.logaddexp(0.0, Z) - y * Z
+    return -log_softmax(Z)[np.arange(len(y)), y]
+
+
 def predict(W, X):
     """Predicted labels ``(N,)``: 1 where ``X @ w > 0`` (binary), else the argmax class."""
-    Z = X @ W
-    return (Z > 0).astype(np.int64) if W.ndim == 1 else np.argmax(Z, axis=1)
+    return labels_from_logits(X @ W)
 
 
 def deviance_per_sample(W, X, y):
@@ -156,7 +168,4 @@ def deviance_per_sample(W, X, y):
 
     Works for both models; no penalty. The mean of this is the unpenalised loss.
     """
-    Z = X @ W
-    if W.ndim == 1:
-        return np.logaddexp(0.0, Z) - y * Z
-    return -log_softmax(Z)[np.arange(len(y)), y]
+    return deviance_from_logits(X @ W, y)
