@@ -136,11 +136,16 @@ def hard_example_gradient_share(W, X, y, *, q=0.1):
         raise ValueError(f"q must be in (0, 1], got {q}")
     X = np.asarray(X)
     n = X.shape[0]
-    loss = model.deviance_per_sample(W, X, y)                     # (N,)
+    Z = X @ W                                                     # logits, (N,) or (N, C)
+    if W.ndim == 1:
+        loss = np.logaddexp(0.0, Z) - y * Z                       # (N,)
+        R = model.sigmoid(Z) - y                                  # (N,) residuals
+    else:
+        logp = model.log_softmax(Z)
+        loss = -logp[np.arange(n), y]
+        R = np.exp(logp) - one_hot(y, Z.shape[1], dtype=Z.dtype)  # (N, C) residuals P - Y
     k = int(np.ceil(q * n))
     hard = np.argsort(loss, kind="stable")[n - k:]
-    P = model.predict_proba(W, X)
-    R = P - (y if W.ndim == 1 else one_hot(y, P.shape[1], dtype=P.dtype))   # (N,) or (N, C)
     G = X.T @ R / n
     G_hard = X[hard].T @ R[hard] / n
     per_sample = np.linalg.norm(X, axis=1) * (np.abs(R) if R.ndim == 1 else np.linalg.norm(R, axis=1))
