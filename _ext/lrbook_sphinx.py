@@ -6,11 +6,14 @@
 2. MathJax served with the book when a local copy exists (``make setup`` puts MathJax 3 from the
    npm registry in ``.cache/mathjax/``), so equations render without reaching a CDN;
    otherwise Sphinx's default CDN address is used.
-3. Notebook downloads: every chapter that is a MyST notebook is offered as ``.ipynb`` (the
+3. Figures pasted onto one page from another page's notebook are copied into the site.
+4. Notebook downloads: every chapter that is a MyST notebook is offered as ``.ipynb`` (the
    executed notebook, outputs included) in the page's download menu.
 """
 import hashlib
+import json
 import shutil
+from binascii import a2b_base64
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +58,38 @@ def offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _glued_images(app):
+    """sha256 -> PNG bytes of every image glued by any executed chapter."""
+    found = {}
+    for path in (Path(app.outdir).parent / "jupyter_execute").rglob("*.glue.json"):
+        for entry in json.loads(path.read_text()).values():
+            b64 = entry.get("data", {}).get("image/png")
+            if b64:
+                data = a2b_base64(b64)
+                found[hashlib.sha256(data).hexdigest()] = data
+    return found
+
+
+def write_pasted_images(app, doctree, docname):
+    """A figure glued in one chapter and pasted onto another page (``{glue}`` with ``:doc:``)
+    is given a URI in ``_images/`` but myst-nb never writes the file: write it from the glue data."""
+    from docutils import nodes
+    glued = None
+    for node in doctree.findall(nodes.image):
+        name = Path(node.get("uri", "")).name
+        target = Path(app.outdir) / "_images" / name
+        if "_images/" not in node.get("uri", "") or target.exists():
+            continue
+        glued = _glued_images(app) if glued is None else glued
+        data = glued.get(Path(name).stem)
+        if data is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
 def setup(app):
     app.connect("config-inited", set_cache_path)
     app.connect("config-inited", use_local_mathjax)
     app.connect("html-page-context", offer_notebook, priority=100)
+    app.connect("doctree-resolved", write_pasted_images)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
