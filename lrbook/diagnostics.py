@@ -13,7 +13,7 @@ import numpy as np
 
 from . import model
 from .data import one_hot
-from .train import evaluate
+from .train import evaluate_many
 
 __all__ = [
     "class_means", "first_step_weights", "first_step_weights_binary",
@@ -237,8 +237,8 @@ def evaluate_snapshots(snapshots, X, y):
     SnapshotScores
     """
     steps = np.array(sorted(snapshots))
-    scores = np.array([evaluate(snapshots[s], X, y) for s in steps]).reshape(-1, 2)
-    return SnapshotScores(step=steps, loss=scores[:, 0], acc=scores[:, 1])
+    loss, acc = evaluate_many([snapshots[s] for s in steps], X, y)
+    return SnapshotScores(step=steps, loss=loss, acc=acc)
 
 
 

@@ -98,19 +98,6 @@ def test_check_steps_match_fit(mnist):
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
-def test_score_snapshots_equals_evaluate(mnist, kind):
-    t = bin_task(mnist) if kind == "binary" else soft_task(mnist)
-    rng = np.random.default_rng(1)
-    shape = (785,) if t.binary else (785, 10)
-    Ws = [np.zeros(shape)] + [0.01 * rng.standard_normal(shape) for _ in range(6)]
-    loss, acc = A.score_snapshots(Ws, t.X_val, t.y_val, chunk=4)      # chunks of 4, then 3
-    want = np.array([evaluate(W, t.X_val, t.y_val) for W in Ws])
-    assert np.allclose(loss, want[:, 0], rtol=1e-12, atol=1e-12)
-    assert np.array_equal(acc, want[:, 1])
-    assert len(set(np.round(loss, 8))) > 1          # the snapshots really differ
-
-
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_run_reproduces_fit(mnist, kind):
     t = bin_task(mnist) if kind == "binary" else soft_task(mnist)
     kw = dict(epochs=4, shuffle=True, seed=3, l2=0.01)

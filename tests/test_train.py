@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 
 from lrbook import model
 from lrbook.data import one_hot
-from lrbook.train import DivergenceError, FitResult, evaluate, fit
+from lrbook.train import DivergenceError, FitResult, evaluate, evaluate_many, fit
 
 
 @pytest.fixture
@@ -427,3 +427,17 @@ def test_divergence_of_the_update_itself(softmax_data):
         fit(10.0 * X, y, lr=1e308, epochs=3)                 # lr * gradient overflows
     assert exc.value.result.n_steps == 0
     assert np.all(exc.value.result.W == 0)                # the weights were not touched
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_evaluate_many_equals_evaluate_one_by_one(binary):
+    rng = np.random.default_rng(1)
+    X = np.hstack([rng.standard_normal((300, 12)), np.ones((300, 1))])
+    y = rng.integers(0, 2 if binary else 4, size=300)
+    shape = (13,) if binary else (13, 4)
+    Ws = [np.zeros(shape)] + [rng.standard_normal(shape) for _ in range(6)]
+    loss, acc = evaluate_many(Ws, X, y, chunk=4)           # chunks of 4, then 3
+    want = np.array([evaluate(W, X, y) for W in Ws])
+    assert np.allclose(loss, want[:, 0], rtol=1e-12, atol=1e-12)
+    assert np.array_equal(acc, want[:, 1])
+    assert len(set(np.round(loss, 8))) > 1                  # the snapshots really differ
