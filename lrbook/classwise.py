@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .data import one_hot
 from .model import log_softmax
 
 __all__ = ["path_log_proba", "per_class_deviance", "per_class_recall", "per_class_precision",
@@ -27,7 +28,7 @@ def path_log_proba(Ws, X):
 
 def _class_means(values, y, n_classes):
     """Mean of ``values`` (..., N) over the samples of each class -> (..., C)."""
-    Yoh = np.eye(n_classes)[y]                                       # (N, C)
+    Yoh = one_hot(y, n_classes)                                       # (N, C)
     return (values @ Yoh) / Yoh.sum(axis=0)
 
 
@@ -150,7 +151,7 @@ def bootstrap_best(per_sample, y, n_classes, *, higher_is_better, n_boot=1000, s
     """
     S = np.asarray(per_sample, dtype=np.float64)
     n = S.shape[1]
-    Yoh = np.eye(n_classes)[y]                                       # (N, C)
+    Yoh = one_hot(y, n_classes)                                       # (N, C)
     rng = np.random.default_rng(seed)
     sign = 1.0 if higher_is_better else -1.0
     best = np.empty((n_boot, n_classes), dtype=np.int64)

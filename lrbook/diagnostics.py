@@ -137,13 +137,11 @@ def hard_example_gradient_share(W, X, y, *, q=0.1):
     X = np.asarray(X)
     n = X.shape[0]
     Z = X @ W                                                     # logits, (N,) or (N, C)
+    loss = model.deviance_from_logits(Z, y)                       # (N,)
     if W.ndim == 1:
-        loss = np.logaddexp(0.0, Z) - y * Z                       # (N,)
         R = model.sigmoid(Z) - y                                  # (N,) residuals
     else:
-        logp = model.log_softmax(Z)
-        loss = -logp[np.arange(n), y]
-        R = np.exp(logp) - one_hot(y, Z.shape[1], dtype=Z.dtype)  # (N, C) residuals P - Y
+        R = model.softmax(Z) - one_hot(y, Z.shape[1], dtype=Z.dtype)  # (N, C) residuals P - Y
     k = int(np.ceil(q * n))
     hard = np.argsort(loss, kind="stable")[n - k:]
     G = X.T @ R / n

@@ -20,6 +20,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import value_and_grad
 
+from .data import one_hot
 from .model import log_softmax
 
 __all__ = ["init_params", "logits", "features", "loss", "predict", "MLPResult", "train_mlp"]
@@ -101,7 +102,7 @@ def train_mlp(X, y, *, hidden=(256, 128), n_classes=None, epochs=5, batch_size=1
         raise ValueError(f"lr must be > 0, got {lr}")
     dt = X.dtype
     params = init_params((X.shape[1], *hidden, n_classes), seed=seed, dtype=dt)
-    Y = np.eye(n_classes, dtype=dt)[y]
+    Y = one_hot(y, n_classes, dtype=dt)
     vg = value_and_grad(loss)
     m = [[np.zeros_like(a) for a in layer] for layer in params]
     v = [[np.zeros_like(a) for a in layer] for layer in params]

@@ -8,20 +8,7 @@ from scipy.special import expit, log_softmax as sp_log_softmax, softmax as sp_so
 
 from lrbook import model
 from lrbook.data import one_hot
-
-
-def rel_err(a, b):
-    return np.linalg.norm(np.ravel(a) - np.ravel(b)) / max(np.linalg.norm(np.ravel(b)), 1e-300)
-
-
-def central_fd(f, w, h=1e-5):
-    """Central finite-difference gradient of the scalar function ``f`` at ``w`` (any shape)."""
-    g = np.zeros_like(w)
-    for i in np.ndindex(w.shape):
-        e = np.zeros_like(w)
-        e[i] = h
-        g[i] = (f(w + e) - f(w - e)) / (2 * h)
-    return g
+from lrbook.gradcheck import numerical_grad, relative_error
 
 
 @pytest.fixture
@@ -49,38 +36,38 @@ L2_IDS = ["no-l2", "scalar-l2", "per-class-l2"]
 @pytest.mark.parametrize("l2", L2_BINARY, ids=L2_IDS[:2])
 def test_binary_gradient_matches_finite_differences(binary_case, l2):
     w, X, y = binary_case
-    g_fd = central_fd(lambda v: model.binary_cross_entropy(v, X, y, l2), w)
+    g_fd = numerical_grad(lambda v: model.binary_cross_entropy(v, X, y, l2), w)
     g = model.binary_cross_entropy_grad(w, X, y, l2)
     assert g.shape == w.shape
-    assert rel_err(g, g_fd) < 1e-7
+    assert relative_error(g, g_fd) < 1e-7
 
 
 @pytest.mark.parametrize("l2", L2_BINARY, ids=L2_IDS[:2])
 def test_binary_gradient_matches_autograd(binary_case, l2):
     w, X, y = binary_case
     g_ad = autograd.grad(model.binary_cross_entropy)(w, X, y, l2)
-    assert rel_err(model.binary_cross_entropy_grad(w, X, y, l2), g_ad) < 1e-10
+    assert relative_error(model.binary_cross_entropy_grad(w, X, y, l2), g_ad) < 1e-10
     loss, g = model.binary_cross_entropy_and_grad(w, X, y, l2)
-    assert rel_err(g, g_ad) < 1e-10
+    assert relative_error(g, g_ad) < 1e-10
     assert loss == pytest.approx(model.binary_cross_entropy(w, X, y, l2), rel=1e-13)
 
 
 @pytest.mark.parametrize("l2", L2_SOFTMAX, ids=L2_IDS)
 def test_softmax_gradient_matches_finite_differences(softmax_case, l2):
     W, X, Y = softmax_case
-    g_fd = central_fd(lambda V: model.cross_entropy(V, X, Y, l2), W)
+    g_fd = numerical_grad(lambda V: model.cross_entropy(V, X, Y, l2), W)
     g = model.cross_entropy_grad(W, X, Y, l2)
     assert g.shape == W.shape
-    assert rel_err(g, g_fd) < 1e-7
+    assert relative_error(g, g_fd) < 1e-7
 
 
 @pytest.mark.parametrize("l2", L2_SOFTMAX, ids=L2_IDS)
 def test_softmax_gradient_matches_autograd(softmax_case, l2):
     W, X, Y = softmax_case
     g_ad = autograd.grad(model.cross_entropy)(W, X, Y, l2)
-    assert rel_err(model.cross_entropy_grad(W, X, Y, l2), g_ad) < 1e-10
+    assert relative_error(model.cross_entropy_grad(W, X, Y, l2), g_ad) < 1e-10
     loss, g = model.cross_entropy_and_grad(W, X, Y, l2)
-    assert rel_err(g, g_ad) < 1e-10
+    assert relative_error(g, g_ad) < 1e-10
     assert loss == pytest.approx(model.cross_entropy(W, X, Y, l2), rel=1e-13)
 
 
@@ -112,7 +99,7 @@ def test_float32_gradient_close_to_float64(softmax_case):
     loss32, g32 = model.cross_entropy_and_grad(*(a.astype(np.float32) for a in (W, X, Y)),
                                                np.float32(0.3))
     assert g32.dtype == np.float32
-    assert rel_err(g32, g64) < 1e-5
+    assert relative_error(g32, g64) < 1e-5
     assert loss32 == pytest.approx(loss64, rel=1e-5)
 
 
@@ -203,7 +190,7 @@ def test_softmax_confident_logits(strict_fp):
     assert np.all(np.isfinite(g))
     assert model.cross_entropy(W, X, wrong) == pytest.approx(2e4, rel=1e-12)
     ag = autograd.grad(model.cross_entropy)(W, X, wrong)
-    assert rel_err(g, ag) < 1e-12
+    assert relative_error(g, ag) < 1e-12
     P = model.softmax(W)
     assert np.all(np.isfinite(P))
     np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
