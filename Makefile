@@ -1,6 +1,8 @@
 # Everything a fresh machine needs, in two commands (see README.md):
-#   make book   -- set up, then build the HTML book into _build/html
-#   make test   -- set up, then run the library tests and every chapter under nbval
+#   make book   -- set up, then build the HTML book into _build/html/ (this executes every chapter)
+#   make test   -- set up, then: the library tests; the book build; every chapter executed a
+#                  second time under nbval (strict) and compared with the build's outputs; and a
+#                  headless-browser check of every built page
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +14,16 @@ SHARED_DATA := $(abspath ../shared/data)
 LRBOOK_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA))
 export LRBOOK_DATA
 
-.PHONY: setup data notebooks test test-lib test-chapters test-book book bench clean
+# Runs nobody watches (the book build, nbval) draw no progress bars: tqdm honours TQDM_DISABLE.
+# The two executions must agree, so both get the same setting.
+BATCH := TQDM_DISABLE=1
+
+# The chapters as the book build executed them (outputs taken from its execution cache), for
+# nbval to execute again and compare; and what nbval may ignore (see the file's comments).
+EXECUTED := _build/executed
+SANITIZE := tests/nbval-sanitize.cfg
+
+.PHONY: setup data notebooks lab test test-lib test-chapters test-book book bench clean
 
 setup: $(VENV)/.installed data .cache/mathjax/mathjax/tex-chtml.js
 
@@ -24,10 +35,22 @@ setup: $(VENV)/.installed data .cache/mathjax/mathjax/tex-chtml.js
 	  cp -r .cache/npm/node_modules/mathjax/es5 .cache/mathjax/mathjax; \
 	else echo "npm not found: the book will load MathJax from its CDN"; fi
 
-$(VENV)/.installed: pyproject.toml
+# `python3 -m venv` needs ensurepip, which Debian ships separately (python3-venv, or
+# python3.X-venv for one interpreter): installed first where apt-get exists.
+PY_VENV_PKG = python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv
+$(VENV)/.installed: pyproject.toml scripts/jupyterlab-overrides.json
+	@if ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing Debian's $(PY_VENV_PKG) (python3 -m venv needs it)"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(PY_VENV_PKG); \
+	  else echo "$(PYTHON) has no ensurepip: install your system's venv package"; exit 1; fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,book]"
+	$(BIN)/pip install --quiet -e ".[test,book,lab]"
+	@# JupyterLab opens Markdown files (the chapters) as notebooks, through jupytext
+	mkdir -p $(VENV)/share/jupyter/lab/settings/overrides.d
+	cp scripts/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.d/lrbook.json
 	touch $@
 
 # Debian packages, where apt-get exists: Fashion-MNIST (elsewhere the loader downloads it) and
@@ -41,15 +64,22 @@ data:
 	  || echo "could not install $(APT_WANTED): Fashion-MNIST will be downloaded on first use, the browser test skipped"; \
 	fi
 
-# Every chapter as a Jupyter notebook (the same conversion nbval runs).
+# Every chapter as a Jupyter notebook without outputs (jupytext), in build/notebooks/.
 notebooks: $(VENV)/.installed
 	$(BIN)/python scripts/export_notebooks.py build/notebooks
 
-test-lib: setup
-	$(BIN)/python -m pytest tests --ignore=tests/book
+# JupyterLab on the chapters: double-click book/<chapter>.md to run it as a notebook.
+lab: setup
+	$(BIN)/jupyter lab $(shell [ "$$(id -u)" = 0 ] && echo --allow-root) book/
 
-test-chapters: setup notebooks
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 build/notebooks
+test-lib: setup
+	LRBOOK_REQUIRE_LAB=1 $(BIN)/python -m pytest tests --ignore=tests/book
+
+# The second execution of every chapter, compared output by output with the book build's first.
+test-chapters: book
+	$(BIN)/python scripts/executed_notebooks.py $(EXECUTED)
+	$(BATCH) $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with $(SANITIZE) --nbval-cell-timeout=900 $(EXECUTED)
 
 # The built book in headless Chromium: figures, maths, error outputs, links; screenshots.
 test-book: book
@@ -58,7 +88,7 @@ test-book: book
 test: test-lib test-chapters test-book
 
 book: setup
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BATCH) $(BIN)/jupyter-book build . -W -n --keep-going
 
 bench: setup
 	$(BIN)/python benchmarks/bench_step.py
