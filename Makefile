@@ -1,8 +1,8 @@
 # Everything a fresh machine needs, in two commands (see README.md):
-#   make book   -- set up, then build the HTML book into _build/html/ (this executes every chapter)
-#   make test   -- set up, then: the library tests; the book build; every chapter executed a
-#                  second time under nbval (strict) and compared with the build's outputs; and a
-#                  headless-browser check of every built page
+#   make book   -- set up, then build the HTML book into _build/html/ (executes every chapter)
+#   make test   -- set up, then: the library tests; the book build (warnings are errors);
+#                  every chapter executed a second time under nbval and compared with the
+#                  build's outputs; a headless-browser check of every built page
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
