@@ -1,11 +1,25 @@
 """lrbook: the library behind *Logistic regression, a guinea pig for deep learning*.
 
-Modules: :mod:`lrbook.data` (loading and preparing MNIST / Fashion-MNIST), :mod:`lrbook.model`
-(losses and gradients, one shape convention), :mod:`lrbook.train` (the trainer),
-:mod:`lrbook.metrics` and :mod:`lrbook.plots`.
+Layers, lowest first (a module imports only from layers below it; numeric modules never
+import the I/O module):
+
+* maths: :mod:`~lrbook.model` (pointwise deviance and residual from logits, the losses and
+  gradients of the linear model, one shape convention, ``one_hot``, ``add_bias``),
+  :mod:`~lrbook._checks` (input validation for the public entry points),
+  :mod:`~lrbook.gradcheck` (finite differences and autograd checks);
+* scoring and fitting: :mod:`~lrbook.metrics` (every loss/accuracy/per-class score),
+  :mod:`~lrbook.train` (the trainer ``fit`` and its ``Schedule``), :mod:`~lrbook.solver`
+  (L-BFGS: to convergence, regularisation paths, iterate traces), :mod:`~lrbook.mlp`
+  (a small autograd network used as a frozen feature extractor);
+* studies: :mod:`~lrbook.weights` (class means and the first step, image measures of weights),
+  :mod:`~lrbook.paths` (per-class view of a regularisation path), :mod:`~lrbook.protocol`
+  (the course's MNIST protocol);
+* I/O and presentation: :mod:`~lrbook.data` (find, fetch, parse, scale, split),
+  :mod:`~lrbook.plots`, :mod:`~lrbook.book` (chapter helpers).
 """
 from .data import load_fashion_mnist, load_mnist
-from .train import DivergenceError, FitResult, fit
+from .train import DivergenceError, DivergenceWarning, FitResult, Schedule, fit
 
 __version__ = "0.1.0"
-__all__ = ["fit", "FitResult", "DivergenceError", "load_mnist", "load_fashion_mnist"]
+__all__ = ["fit", "FitResult", "Schedule", "DivergenceError", "DivergenceWarning",
+           "load_mnist", "load_fashion_mnist"]

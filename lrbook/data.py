@@ -27,7 +27,7 @@ import numpy as np
 __all__ = [
     "Dataset", "DatasetSpec", "DataFileError", "MNIST", "FASHION_MNIST",
     "read_idx", "load_mnist", "load_fashion_mnist", "load", "fetch", "find_files",
-    "scale_01", "scale_pm1", "add_bias", "one_hot", "first", "last", "train_val_split",
+    "scale_01", "scale_pm1", "first", "last", "train_val_split",
 ]
 
 
@@ -243,21 +243,6 @@ def scale_pm1(X, dtype=np.float64):
     """Pixels 0..255 to [-1, 1], as ``x / 127.5 - 1``."""
     dtype = np.dtype(dtype).type
     return np.asarray(X, dtype=dtype) / dtype(127.5) - dtype(1.0)
-
-
-def add_bias(X):
-    """Append the bias input, a column of ones: ``(N, D) -> (N, D + 1)`` (the bias is last)."""
-    return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-
-
-def one_hot(y, n_classes, dtype=np.float64):
-    """Integer labels ``(N,)`` to one-hot targets ``(N, n_classes)``."""
-    y = np.asarray(y)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got range {y.min()}..{y.max()}")
-    Y = np.zeros((len(y), n_classes), dtype=dtype)
-    Y[np.arange(len(y)), y] = 1
-    return Y
 
 
 def first(n, *arrays):

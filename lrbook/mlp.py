@@ -20,8 +20,8 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import value_and_grad
 
-from .data import one_hot
-from .model import log_softmax
+from ._checks import check_count, check_n_classes, check_number, check_xy
+from .model import log_softmax, one_hot
 
 __all__ = ["init_params", "logits", "features", "loss", "predict", "MLPResult", "train_mlp"]
 
@@ -75,6 +75,7 @@ def train_mlp(X, y, *, hidden=(256, 128), n_classes=None, epochs=5, batch_size=1
     ----------
     X : (N, D) float inputs (no bias column), e.g. pixels scaled to [0, 1]; float32 is faster.
     y : (N,) integer labels.
+    n_classes : C, required (the data set's class count).
     hidden : sizes of the hidden layers, e.g. ``(256, 128)``; the last is the feature size.
     epochs, batch_size : passes over the data, samples per step (the last partial batch of an
         epoch is dropped; a new random order every epoch).
@@ -86,20 +87,14 @@ def train_mlp(X, y, *, hidden=(256, 128), n_classes=None, epochs=5, batch_size=1
     -------
     MLPResult
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2 or not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(f"X must be a 2-D float array (N, D), got {X.dtype} {X.shape}")
-    if y.shape != (len(X),):
-        raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
-    if n_classes is None:
-        n_classes = int(y.max()) + 1
-    if not (len(hidden) >= 1 and all(int(h) >= 1 for h in hidden)):
+    n_classes = check_n_classes(n_classes)
+    X, y = check_xy(X, y, n_classes=n_classes)
+    if len(hidden) < 1:
         raise ValueError(f"hidden must list at least one layer size >= 1, got {hidden}")
-    if not 1 <= batch_size <= len(X):
-        raise ValueError(f"batch_size must be in 1..{len(X)}, got {batch_size}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    hidden = tuple(check_count("hidden layer size", h, minimum=1) for h in hidden)
+    batch_size = check_count("batch_size", batch_size, minimum=1, maximum=len(X))
+    epochs = check_count("epochs", epochs, minimum=1)
+    lr = check_number("lr", lr, minimum=0)
     dt = X.dtype
     params = init_params((X.shape[1], *hidden, n_classes), seed=seed, dtype=dt)
     Y = one_hot(y, n_classes, dtype=dt)

@@ -3,7 +3,7 @@
 Shape convention, used everywhere in ``lrbook``
 -----------------------------------------------
 * ``X`` is ``(n_samples, n_features)``. Its **last column is the bias input**, a column of ones
-  (see :func:`lrbook.data.add_bias`), so the bias is the last row of the weights.
+  (see :func:`add_bias`), so the bias is the last row of the weights.
 * Softmax model: ``W`` is ``(n_features, n_classes)``, ``Y`` is one-hot ``(n_samples, n_classes)``,
   logits ``Z = X @ W`` are ``(n_samples, n_classes)``.
 * Binary model: ``w`` is ``(n_features,)``, ``y`` is ``(n_samples,)`` with values in {0, 1},
@@ -13,21 +13,48 @@ Shape convention, used everywhere in ``lrbook``
   ``l2`` may be a scalar, or for the softmax model an array of shape ``(n_classes,)`` giving one
   penalty per class (column of ``W``).
 
+Layers (as scikit-learn splits ``sklearn/_loss`` from ``linear_model/_linear_loss.py``):
+
+1. *pointwise*, from logits: :func:`binary_deviance`, :func:`softmax_deviance` (per-sample
+   negative log-likelihood) and :func:`residual_from_logits` (``P - Y``, the derivative of the
+   deviance with respect to the logits). Every other module composes these instead of writing
+   ``logaddexp`` or a log-sum-exp again;
+2. *linear*: the losses and gradients of ``X @ W``, which lift the pointwise pieces once
+   (``X.T @ residual / N + l2 * W``). :func:`cross_entropy_and_grad` is the documented fast path
+   (one pass, in place); the others compose the pointwise functions.
+
 The loss functions are written with ``autograd.numpy`` so that ``autograd.grad`` can
 differentiate them; the hand-derived gradients use plain NumPy and are what the trainer runs.
 Everything is numerically stable: logits of +-1e4 give finite losses and gradients.
-Inner functions trust their inputs; validation happens once, in :func:`lrbook.train.fit`.
+Inner functions trust their inputs; public entry points validate once (:mod:`lrbook._checks`).
 """
 import autograd.numpy as anp
 import numpy as np
 
 __all__ = [
+    "one_hot", "add_bias",
     "sigmoid", "softmax", "log_softmax", "logsumexp",
+    "binary_deviance", "softmax_deviance", "residual_from_logits",
     "binary_cross_entropy", "binary_cross_entropy_grad", "binary_cross_entropy_and_grad",
     "cross_entropy", "cross_entropy_grad", "cross_entropy_and_grad",
     "l2_penalty", "predict_proba", "predict", "deviance_per_sample",
     "labels_from_logits", "deviance_from_logits",
 ]
+
+
+def one_hot(y, n_classes, dtype=np.float64):
+    """Integer labels ``(N,)`` to one-hot targets ``(N, n_classes)``."""
+    y = np.asarray(y)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got range {y.min()}..{y.max()}")
+    Y = np.zeros((len(y), n_classes), dtype=dtype)
+    Y[np.arange(len(y)), y] = 1
+    return Y
+
+
+def add_bias(X):
+    """Append the bias input, a column of ones: ``(N, D) -> (N, D + 1)`` (the bias is last)."""
+    return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
 def sigmoid(z):
@@ -36,14 +63,50 @@ def sigmoid(z):
 
 
 def logsumexp(Z):
-    """log(sum_k exp(Z[:, k])) per row, shifted by the row maximum for stability. ``(N, C) -> (N, 1)``."""
-    m = anp.max(Z, axis=1, keepdims=True)
-    return m + anp.log(anp.sum(anp.exp(Z - m), axis=1, keepdims=True))
+    """log(sum_k exp(Z[..., k])) over the last (class) axis, shifted by the maximum for
+    stability, kept as a length-1 axis: ``(N, C) -> (N, 1)``, ``(N, S, C) -> (N, S, 1)``."""
+    m = anp.max(Z, axis=-1, keepdims=True)
+    return m + anp.log(anp.sum(anp.exp(Z - m), axis=-1, keepdims=True))
 
 
 def log_softmax(Z):
-    """log softmax over the last axis of logits ``Z`` ``(N, C)``; stable for any finite logits."""
+    """log softmax over the last axis of logits ``Z`` ``(..., C)``; stable for any finite logits."""
     return Z - logsumexp(Z)
+
+
+# --- pointwise: per-sample deviance and residual from logits ----------------------------------
+
+def binary_deviance(z, y):
+    r"""Per-sample negative log-likelihood of the binary model, :math:`\log(1+e^{z}) - y z`.
+
+    ``z`` logits and ``y`` targets in {0, 1} of broadcastable shapes (``(N,)``, or ``(N, S)``
+    logits of ``S`` models against ``y[:, None]``). ``log(1 + e^z)`` is ``logaddexp(0, z)``,
+    which cannot overflow. Written with ``autograd.numpy``, so it is differentiable.
+    """
+    return anp.logaddexp(0.0, z) - y * z
+
+
+def softmax_deviance(Z, y):
+    r"""Per-sample negative log-likelihood of the softmax model from logits,
+    :math:`\log\sum_k e^{Z_{ik}} - Z_{i y_i}`.
+
+    ``Z`` ``(N, C)`` or ``(N, S, C)`` (``S`` models scored at once), ``y`` ``(N,)`` integer
+    labels; returns ``(N,)`` or ``(N, S)``.
+    """
+    Z = np.asarray(Z)
+    idx = np.asarray(y).reshape((-1,) + (1,) * (Z.ndim - 1))
+    zy = np.take_along_axis(Z, np.broadcast_to(idx, Z.shape[:-1] + (1,)), axis=-1)
+    return (logsumexp(Z) - zy)[..., 0]
+
+
+def residual_from_logits(Z, y):
+    """Derivative of the per-sample deviance with respect to the logits: ``sigmoid(z) - y``
+    ``(N,)`` for binary logits ``(N,)``, ``softmax(Z) - one_hot(y)`` ``(N, C)`` for softmax
+    logits. ``y`` are integer labels ``(N,)``."""
+    Z = np.asarray(Z)
+    if Z.ndim == 1:
+        return sigmoid(Z) - y
+    return softmax(Z) - one_hot(y, Z.shape[1], dtype=Z.dtype)
 
 
 def softmax(Z):
@@ -53,7 +116,11 @@ def softmax(Z):
 
 
 def l2_penalty(W, l2):
-    """(l2 / 2) * sum of squared weights, bias row (the last) excluded. ``l2`` scalar or ``(C,)``."""
+    """(l2 / 2) * sum of squared weights, bias row (the last) excluded. ``l2`` scalar or ``(C,)``.
+
+    Exactly 0 when every ``l2`` is 0, whatever ``W`` (no ``0 * inf`` for huge weights)."""
+    if not np.any(l2):
+        return 0.0
     return 0.5 * anp.sum(l2 * W[:-1] ** 2)
 
 
@@ -75,7 +142,7 @@ def binary_cross_entropy(w, X, y, l2=0.0):
     ``log(1 + e^z)`` is evaluated as ``logaddexp(0, z)``, so large ``|z|`` cannot overflow.
     """
     z = anp.dot(X, w)                                    # (N,)
-    return anp.mean(anp.logaddexp(0.0, z) - y * z) + l2_penalty(w, l2)
+    return anp.mean(binary_deviance(z, y)) + l2_penalty(w, l2)
 
 
 def binary_cross_entropy_grad(w, X, y, l2=0.0):
@@ -86,8 +153,8 @@ def binary_cross_entropy_grad(w, X, y, l2=0.0):
 def binary_cross_entropy_and_grad(w, X, y, l2=0.0):
     """Loss and gradient of the binary model from one pass over ``X``."""
     z = X @ w                                            # (N,)
-    loss = np.mean(np.logaddexp(0.0, z) - y * z) + l2_penalty(w, l2)
-    r = sigmoid(z) - y                                   # (N,) residuals  y_hat - y
+    loss = np.mean(binary_deviance(z, y)) + l2_penalty(w, l2)
+    r = residual_from_logits(z, y)                       # (N,) residuals  y_hat - y
     grad = X.T @ r / X.shape[0] + _l2_grad(w, l2)
     return loss, grad
 
@@ -153,9 +220,7 @@ def labels_from_logits(Z):
 
 def deviance_from_logits(Z, y):
     """Negative log-likelihood of each sample's true label ``y`` (integer labels) from logits, ``(N,)``."""
-    if Z.ndim == 1:
-        return np.logaddexp(0.0, Z) - y * Z
-    return -log_softmax(Z)[np.arange(len(y)), y]
+    return binary_deviance(Z, y) if Z.ndim == 1 else softmax_deviance(Z, y)
 
 
 def predict(W, X):

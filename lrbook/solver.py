@@ -1,4 +1,7 @@
-"""Softmax logistic regression fitted to convergence with L-BFGS, and regularisation paths.
+"""Logistic regression fitted with L-BFGS: to convergence, along a regularisation path, or
+step by step keeping every iterate (:func:`trace`, what scikit-learn's solver does).
+
+One driver, :func:`_lbfgs`, runs SciPy's L-BFGS-B for all three.
 
 :func:`lrbook.train.fit` is the book's teaching trainer: plain (mini-batch) gradient descent, whose
 answer depends on the learning rate and the number of steps. To compare *penalties* we need the
@@ -46,10 +49,14 @@ import numpy as np
 from scipy.optimize import minimize
 
 from . import model
-from .data import one_hot
+from ._checks import (check_count, check_l2, check_n_classes, check_number, check_weights,
+                      check_xy)
 
-__all__ = ["Problem", "LbfgsResult", "PathResult", "prepare", "solve", "fit_lbfgs",
-           "regularisation_path"]
+__all__ = ["Problem", "LbfgsResult", "PathResult", "Trace", "prepare", "solve", "fit_lbfgs",
+           "regularisation_path", "trace", "SKLEARN_OPTIONS"]
+
+# scikit-learn's LogisticRegression(solver="lbfgs") passes these to SciPy (sklearn 1.4-1.6)
+SKLEARN_OPTIONS = {"maxls": 50, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,9 @@ class Problem:
     ``Xr`` ``(N, D)`` are the inputs the solver sees (bias column last): the centred features
     rotated onto the eigenvectors ``V`` ``(D-1, D-1)`` of their covariance, or ``X`` itself if
     not preconditioned (then ``V`` is None). ``mean`` ``(D-1,)`` the feature means, ``eig``
-    ``(D-1,)`` the covariance eigenvalues (zeros if not preconditioned), ``Y`` one-hot ``(N, C)``.
+    ``(D-1,)`` the covariance eigenvalues (zeros if not preconditioned), ``Y`` one-hot ``(N, C)``
+    for the softmax model, or the targets ``(N,)`` in {0, 1} for the binary model (weights
+    ``(D,)``; only without preconditioning).
     """
     Xr: np.ndarray
     Y: np.ndarray
@@ -69,8 +78,14 @@ class Problem:
 
     @property
     def shape(self):
-        """Shape of the weights, ``(D, C)``."""
-        return self.Xr.shape[1], self.Y.shape[1]
+        """Shape of the weights, ``(D, C)`` (softmax) or ``(D,)`` (binary)."""
+        return (self.Xr.shape[1],) + self.Y.shape[1:]
+
+    @property
+    def loss_and_grad(self):
+        """The model's fused loss and gradient, :mod:`lrbook.model`."""
+        return (model.cross_entropy_and_grad if self.Y.ndim == 2
+                else model.binary_cross_entropy_and_grad)
 
     def to_original(self, Wr):
         """Weights in the solver's coordinates ``(D, C)`` to weights for the original ``X``."""
@@ -88,9 +103,9 @@ class Problem:
 
     def scaling(self, l2):
         """The diagonal preconditioner ``P`` ``(D, C)`` for penalty ``l2`` (scalar or ``(C,)``)."""
-        d, c = self.shape
-        P = np.ones((d, c))
+        P = np.ones(self.shape)
         if self.V is not None:
+            c = self.shape[1]
             lam = np.broadcast_to(np.asarray(l2, dtype=np.float64), (c,))
             curv = (1.0 / c) * (1.0 - 1.0 / c)      # softmax curvature at uniform predictions
             P[:-1] = 1.0 / np.sqrt(curv * self.eig[:, None] + lam[None, :])
@@ -138,22 +153,6 @@ def _gram(F, mean, chunk=8192):
     return G / len(F)
 
 
-def _check_xy(X, y, n_classes):
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2 or not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(f"X must be a 2-D floating-point array (N, D), got {X.dtype} {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf; clean the data first")
-    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be integer labels of shape ({X.shape[0]},), got {y.dtype} {y.shape}")
-    if n_classes is None:
-        n_classes = int(y.max()) + 1
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {y.min()}..{y.max()}")
-    return X, y, n_classes
-
-
 def prepare(X, y, *, n_classes=None, precondition=True) -> Problem:
     """Validate ``(X, y)`` once and build the :class:`Problem` the solver runs on.
 
@@ -161,12 +160,13 @@ def prepare(X, y, *, n_classes=None, precondition=True) -> Problem:
     ----------
     X : (N, D) float32 or float64, bias column last.
     y : (N,) integer labels in 0..n_classes-1.
-    n_classes : C; default ``max(y) + 1``.
+    n_classes : C, required (the data set's class count).
     precondition : centre and rotate the features (see the module docstring); costs one
         ``(N, D) x (D, D)`` product and a ``D x D`` eigendecomposition, once.
     """
-    X, y, n_classes = _check_xy(X, y, n_classes)
-    Y = one_hot(y, n_classes, dtype=X.dtype)
+    n_classes = check_n_classes(n_classes)
+    X, y = check_xy(X, y, n_classes=n_classes)
+    Y = model.one_hot(y, n_classes, dtype=X.dtype)
     F = X[:, :-1]
     if not precondition:
         return Problem(Xr=X, Y=Y, mean=np.zeros(F.shape[1]), V=None, eig=np.zeros(F.shape[1]))
@@ -178,33 +178,41 @@ def prepare(X, y, *, n_classes=None, precondition=True) -> Problem:
     return Problem(Xr=Xr, Y=Y, mean=mean, V=V, eig=eig)
 
 
-def _check_l2(l2, n_classes):
-    l2 = np.asarray(l2, dtype=np.float64)
-    if l2.ndim > 1 or (l2.ndim == 1 and l2.shape != (n_classes,)):
-        raise ValueError(f"l2 must be a scalar or have shape ({n_classes},), got {l2.shape}")
-    if np.any(l2 < 0) or not np.all(np.isfinite(l2)):
-        raise ValueError(f"l2 must be finite and >= 0, got {l2}")
-    return l2
+def _lbfgs(pb, l2, P, Wr0, options, callback=None):
+    """The one L-BFGS driver: SciPy's L-BFGS-B on ``pb``'s loss in the scaled variables
+    ``U = Wr / P`` (``P`` of ones: no scaling), from ``Wr0``. ``callback(Wr, loss)`` is called
+    after every iteration. Returns SciPy's result and the number of loss evaluations."""
+    shape = pb.shape
+    dt = pb.Xr.dtype
+    l2c = check_l2(l2, shape[1] if len(shape) == 2 else 1, dtype=dt)
+    loss_and_grad = pb.loss_and_grad
+    n_eval = 0
+
+    def objective(u):
+        nonlocal n_eval
+        n_eval += 1
+        W = (P * u.reshape(shape)).astype(dt)
+        loss, grad = loss_and_grad(W, pb.Xr, pb.Y, l2c)
+        return float(loss), (P * grad).ravel()
+
+    keep = None
+    if callback is not None:
+        def keep(intermediate_result):               # SciPy passes the iterate and its loss
+            callback((P * intermediate_result.x.reshape(shape)).astype(dt),
+                     float(intermediate_result.fun))
+    res = minimize(objective, (Wr0 / P).ravel(), jac=True, method="L-BFGS-B",
+                   callback=keep, options=options)
+    return res, n_eval
 
 
 def _solve_rotated(pb, l2, Wr0, tol, max_iter, memory):
-    """L-BFGS in the scaled variables ``U = Wr / P``; returns (Wr, result fields)."""
-    shape = pb.shape
-    dt = pb.Xr.dtype
+    """Minimise to ``tol`` in the preconditioned variables; returns (Wr, result fields)."""
     P = pb.scaling(l2)
-    l2c = np.asarray(l2, dtype=dt) if np.ndim(l2) else dt.type(l2)
-
-    def objective(u):
-        W = (P * u.reshape(shape)).astype(dt)
-        loss, grad = model.cross_entropy_and_grad(W, pb.Xr, pb.Y, l2c)
-        return float(loss), (P * grad).ravel()
-
-    res = minimize(objective, (Wr0 / P).ravel(), jac=True, method="L-BFGS-B",
-                   # stop on the gradient only: ftol ~ 0 so that a flat stretch of the loss
-                   # does not end the run; the line search gives up if float noise is reached
-                   options=dict(maxiter=int(max_iter), gtol=float(tol), ftol=1e-15,
-                                maxcor=int(memory), maxls=40))
-    Wr = (P * res.x.reshape(shape)).astype(dt)
+    # stop on the gradient only: ftol ~ 0 so that a flat stretch of the loss does not end
+    # the run; the line search gives up if float noise is reached
+    res, _ = _lbfgs(pb, l2, P, Wr0, dict(maxiter=int(max_iter), gtol=float(tol), ftol=1e-15,
+                                         maxcor=int(memory), maxls=40))
+    Wr = (P * res.x.reshape(pb.shape)).astype(pb.Xr.dtype)
     g = float(np.abs(res.jac).max())
     return Wr, dict(loss=float(res.fun), n_iter=int(res.nit), n_eval=int(res.nfev),
                     converged=bool(g <= tol), grad_norm=g, message=str(res.message))
@@ -228,16 +236,13 @@ def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20) 
     LbfgsResult
     """
     shape = problem.shape
-    l2 = _check_l2(l2, shape[1])
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
+    l2 = check_l2(l2, shape[1])
+    check_number("tol", tol, minimum=0)
+    check_count("max_iter", max_iter, minimum=1)
     if W0 is None:
         Wr0 = np.zeros(shape)
     else:
-        W0 = np.asarray(W0, dtype=np.float64)
-        if W0.shape != shape:
-            raise ValueError(f"W0 must have shape {shape}, got {W0.shape}")
-        Wr0 = problem.from_original(W0)
+        Wr0 = problem.from_original(check_weights(W0, shape, np.float64))
     Wr, info = _solve_rotated(problem, l2, Wr0, tol, max_iter, memory)
     return LbfgsResult(W=problem.to_original(Wr), **info)
 
@@ -281,8 +286,9 @@ def regularisation_path(X, y, l2_grid, *, n_classes=None, problem=None, W0=None,
     if grid.ndim not in (1, 2) or len(grid) == 0:
         raise ValueError(f"l2_grid must be (P,) or (P, C) with P >= 1, got shape {grid.shape}")
     for g in grid:
-        _check_l2(g, shape[1])
-    Wr = np.zeros(shape) if W0 is None else pb.from_original(np.asarray(W0, dtype=np.float64))
+        check_l2(g, shape[1])
+    Wr = (np.zeros(shape) if W0 is None
+          else pb.from_original(check_weights(W0, shape, np.float64)))
     order = np.argsort(-grid.reshape(len(grid), -1).sum(axis=1), kind="stable")
     n = len(grid)
     out = dict(W=np.empty((n,) + shape, dtype=pb.Xr.dtype), loss=np.empty(n),
@@ -300,3 +306,57 @@ def regularisation_path(X, y, l2_grid, *, n_classes=None, problem=None, W0=None,
             out[k][p] = info[k]
         out["seconds"][p] = time.perf_counter() - t0
     return PathResult(l2=grid, **out)
+
+
+class Trace(NamedTuple):
+    """Iterates of :func:`trace`: ``weights[k]`` are the weights after ``k`` iterations
+    (``weights[0]`` is zero), ``loss[k]`` their penalised training loss."""
+    weights: dict
+    loss: np.ndarray
+    n_iter: int          # iterations done (fewer than max_iter if the solver converged)
+    n_evals: int         # loss-and-gradient evaluations, line searches included
+
+
+def trace(X, y, *, binary=False, n_classes=None, l2=0.0, max_iter=100) -> Trace:
+    r"""Run L-BFGS from zero weights, as scikit-learn's ``LogisticRegression(solver="lbfgs")``
+    does, and keep the weights after every iteration.
+
+    scikit-learn minimises the same mean cross-entropy with ``scipy.optimize.minimize``
+    (method ``"L-BFGS-B"``, options :data:`SKLEARN_OPTIONS`); this runs the same call, without
+    preconditioning, on :func:`lrbook.model.cross_entropy_and_grad` (or the binary loss). Since
+    the method is deterministic, the iterate ``k`` of one long run is what a fresh fit with
+    ``max_iter=k`` returns: one run replaces a sweep over ``max_iter``. The penalty ``l2``
+    corresponds to scikit-learn's ``C = 1 / (l2 * N)``; the bias row is not penalised in
+    either.
+
+    Parameters
+    ----------
+    X : (N, D) float array, bias column last; the loss is computed in its dtype.
+    y : (N,) integer labels (0/1 if ``binary``).
+    binary : fit the binary model (weights ``(D,)``) instead of the softmax one (``(D, C)``).
+    n_classes : C, required for the softmax model.
+    l2 : float, L2 penalty (see :mod:`lrbook.model`).
+    max_iter : int, >= 1.
+
+    Returns
+    -------
+    Trace
+    """
+    n_classes = check_n_classes(n_classes, binary=binary)
+    max_iter = check_count("max_iter", max_iter, minimum=1)
+    X, y = check_xy(X, y, n_classes=n_classes, binary=binary)
+    T = y.astype(X.dtype) if binary else model.one_hot(y, n_classes, dtype=X.dtype)
+    pb = Problem(Xr=X, Y=T, mean=np.zeros(X.shape[1] - 1), V=None, eig=np.zeros(X.shape[1] - 1))
+    shape = pb.shape
+    l2c = check_l2(l2, 1 if binary else n_classes, X.dtype)
+    weights = {0: np.zeros(shape, dtype=X.dtype)}
+    losses = [float(pb.loss_and_grad(weights[0], X, T, l2c)[0])]
+
+    def keep(W, loss):
+        weights[len(weights)] = W
+        losses.append(loss)
+
+    _, n_eval = _lbfgs(pb, l2, np.ones(shape), np.zeros(shape),
+                       {"maxiter": max_iter, **SKLEARN_OPTIONS}, callback=keep)
+    return Trace(weights=weights, loss=np.array(losses), n_iter=len(weights) - 1,
+                 n_evals=n_eval + 1)

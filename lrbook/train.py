@@ -4,6 +4,9 @@ One entry point, :func:`fit`. It validates its inputs once, then runs a plain lo
 prints nor plots: it records a :class:`History`, keeps weight snapshots at requested steps,
 checks a validation set every ``val_every`` steps, stops early on a patience counted in
 validation checks, and stops with :class:`DivergenceError` if the loss stops being finite.
+When and how often it checks is a :class:`Schedule`. Without early stopping nothing inside
+the loop needs the scores, so the weights at the checks are kept and scored together at the
+end (:func:`lrbook.metrics.evaluate_many`), which is several times faster.
 
 Vocabulary: a *step* is one weight update on one batch; an *epoch* is one pass over the
 training set (``steps_per_epoch`` steps). Full-batch gradient descent is ``batch_size=None``:
@@ -11,14 +14,17 @@ one step per epoch.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import model
-from .data import one_hot
+from ._checks import (check_count, check_l2, check_n_classes, check_number, check_weights,
+                      check_xy)
+from .metrics import evaluate, evaluate_many
 
-__all__ = ["fit", "FitResult", "History", "DivergenceError", "evaluate", "evaluate_many"]
+__all__ = ["fit", "FitResult", "History", "Schedule", "DivergenceError", "DivergenceWarning"]
 
 
 class DivergenceError(FloatingPointError):
@@ -29,12 +35,54 @@ class DivergenceError(FloatingPointError):
         self.result = result
 
 
+class DivergenceWarning(UserWarning):
+    """The training loss ended far above where it started (the learning rate is too large).
+
+    With bounded gradients (logistic losses have them) a too-large step does not overflow: the
+    weights grow and the loss with them, so this is the only sign of trouble."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When :func:`fit` updates and checks: ``steps_per_epoch`` updates make an epoch, the run
+    makes ``total`` updates, and checks the validation set (and records the training scores)
+    at step 0, every ``check_every`` steps and after the last step.
+    """
+    steps_per_epoch: int
+    total: int
+    check_every: int
+
+    @classmethod
+    def make(cls, n_samples, *, batch_size=None, drop_last=True, epochs=1, max_steps=None,
+             val_every=1):
+        """The schedule of ``fit`` on ``n_samples`` rows with these settings (validated)."""
+        n = check_count("number of samples", n_samples, minimum=1)
+        bs = n if batch_size is None else check_count(
+            "batch_size", batch_size, minimum=1, maximum=n)
+        per_epoch = n // bs if drop_last else -(-n // bs)
+        if max_steps is not None:
+            total = check_count("max_steps", max_steps, minimum=0)
+        else:
+            total = int(round(check_number("epochs", epochs, minimum=0, strict=False)
+                              * per_epoch))
+        return cls(steps_per_epoch=per_epoch, total=total,
+                   check_every=_as_step_count(val_every, per_epoch))
+
+    def is_check(self, step):
+        """Whether ``fit`` checks after ``step`` updates."""
+        return step % self.check_every == 0 or step == self.total
+
+    def check_steps(self):
+        """All the steps at which a run that is not stopped early checks, ``(K,)`` int."""
+        return np.unique(np.r_[np.arange(0, self.total + 1, self.check_every), self.total])
+
+
 @dataclass(frozen=True)
 class History:
     """What was measured at each validation check (one entry per check, in order).
 
-    ``step`` counts updates done before the check (0 = the initial weights); ``epoch`` is
-    ``step / steps_per_epoch``. Losses are the unpenalised mean deviance on the whole set; the
+    ``step`` counts updates done before the check (0 = the initial weights), see
+    :meth:`Schedule.check_steps`; ``epoch`` is ``step / steps_per_epoch``. Losses are the unpenalised mean deviance on the whole set; the
     validation fields are NaN when no validation set was given. ``batch_loss`` holds the
     penalised loss of every batch the optimiser saw (one per step).
     """
@@ -67,79 +115,28 @@ class FitResult:
         return self.n_steps / self.steps_per_epoch
 
 
-def evaluate(W, X, y):
-    """Mean deviance (unpenalised loss) and accuracy of weights ``W`` on ``(X, y)``."""
-    Z = X @ W                                            # one product serves both measures
-    dev = model.deviance_from_logits(Z, y)
-    return float(np.mean(dev)), float(np.mean(model.labels_from_logits(Z) == y))
-
-
-def evaluate_many(Ws, X, y, *, chunk=32):
-    """Mean deviance and accuracy of each weight snapshot on ``(X, y)``: two ``(S,)`` arrays.
-
-    ``Ws`` is a sequence of ``S`` weights (all binary ``(D,)`` or all softmax ``(D, C)``). Gives
-    what :func:`evaluate` gives for each, but scores ``chunk`` snapshots with one
-    matrix product ``X @ [W_1 ... W_chunk]``, which on MNIST is about ten times faster than
-    ``S`` separate passes over ``X``.
-    """
-    Ws = np.stack([np.asarray(W) for W in Ws])          # (S, D) or (S, D, C)
-    y = np.asarray(y)
-    n, S = len(X), len(Ws)
-    loss, acc = np.empty(S), np.empty(S)
-    for a in range(0, S, chunk):
-        B = Ws[a:a + chunk]
-        k = len(B)
-        if B.ndim == 2:                                   # binary: logits (N, k)
-            Z = X @ B.T
-            dev = np.logaddexp(0.0, Z) - y[:, None] * Z
-            hit = (Z > 0) == (y[:, None] == 1)
-        else:                                             # softmax: logits (N, k, C)
-            d, c = B.shape[1:]
-            Z = (X @ B.transpose(1, 0, 2).reshape(d, k * c)).reshape(n, k, c)
-            m = Z.max(axis=2, keepdims=True)
-            lse = m[..., 0] + np.log(np.exp(Z - m).sum(axis=2))          # (N, k)
-            dev = lse - np.take_along_axis(Z, np.broadcast_to(y[:, None, None], (n, k, 1)),
-                                           axis=2)[..., 0]
-            hit = Z.argmax(axis=2) == y[:, None]
-        loss[a:a + k], acc[a:a + k] = dev.mean(axis=0), hit.mean(axis=0)
-    return loss, acc
-
-
-def _check_xy(X, y, n_classes, binary, name):
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"{name}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"{name}: y must have shape ({X.shape[0]},) to match X {X.shape}, "
-                         f"got {y.shape}")
-    if not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(f"{name}: X must be floating point (scale the pixels first, e.g. "
-                         f"lrbook.data.scale_01), got dtype {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name}: X contains NaN or inf (first at row {bad[0]}, column {bad[1]}); "
-                         "clean or impute the data before training")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise ValueError(f"{name}: y must hold integer class labels, got dtype {y.dtype}")
-    hi = 2 if binary else n_classes
-    if y.size and (y.min() < 0 or y.max() >= hi):
-        raise ValueError(f"{name}: labels must lie in 0..{hi - 1}, got range {y.min()}..{y.max()}")
-    return X, y
-
-
 def _as_step_count(val_every, steps_per_epoch):
-    """``val_every`` as a number of steps: an int is steps, a float in (0, 1] a fraction of an epoch."""
-    if isinstance(val_every, float):
+    """``val_every`` as a number of steps: an int is steps, a float in (0, 1] a fraction of an
+    epoch, rounded down (with a guard: 0.57 * 100 is 56.99999... in floating point)."""
+    if isinstance(val_every, (float, np.floating)):
         if not 0 < val_every <= 1:
-            raise ValueError(f"val_every as a fraction of an epoch must be in (0, 1], got {val_every}")
-        return max(1, int(val_every * steps_per_epoch + 1e-9))   # 0.57 * 100 is 56.99999...
-    if int(val_every) < 1:
-        raise ValueError(f"val_every must be >= 1 step, got {val_every}")
-    return int(val_every)
+            raise ValueError(f"val_every as a fraction of an epoch must be in (0, 1], "
+                             f"got {val_every}")
+        return max(1, int(val_every * steps_per_epoch + 1e-9))
+    return check_count("val_every (steps between checks)", val_every, minimum=1)
+
+
+def _warn_if_loss_grew(batch_loss, steps_per_epoch, lr):
+    """:class:`DivergenceWarning` when the last epoch's mean batch loss is more than twice the
+    first step's loss."""
+    if len(batch_loss) < 2:
+        return
+    start = batch_loss[0]
+    end = float(np.mean(batch_loss[-min(steps_per_epoch, len(batch_loss) - 1):]))
+    if end > 2 * start + 1e-12:
+        warnings.warn(f"the training loss rose from {start:.4g} to {end:.4g}: lr={lr} is too "
+                      "large for this data (the weights grow instead of converging); try a "
+                      "smaller learning rate, e.g. lr/10", DivergenceWarning, stacklevel=3)
 
 
 def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, batch_size=None,
@@ -152,6 +149,8 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     ----------
     X : (N, D) float array, bias column last (see :mod:`lrbook.model`).
     y : (N,) integer labels (0/1 if ``binary``, else 0..n_classes-1).
+    n_classes : C, required for the softmax model (the data set's class count; it is not
+        guessed from the labels).
     lr : learning rate, > 0.
     epochs : passes over the training set; ``max_steps`` caps the number of updates instead.
     batch_size : None for full-batch gradient descent, else the mini-batch size.
@@ -171,62 +170,81 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     Returns
     -------
     FitResult
+
+    Raises
+    ------
+    DivergenceError if the loss or the update stops being finite; a :class:`DivergenceWarning`
+    is issued if the loss ends far above where it started.
     """
-    if n_classes is None:
-        n_classes = 2 if binary else int(np.max(y)) + 1
-    X, y = _check_xy(X, y, n_classes, binary, "training set")
+    n_classes = check_n_classes(n_classes, binary=binary)
+    X, y = check_xy(X, y, n_classes=n_classes, binary=binary)
     has_val = X_val is not None
     if has_val:
-        X_val, y_val = _check_xy(X_val, y_val, n_classes, binary, "validation set")
+        X_val, y_val = check_xy(X_val, y_val, n_classes=n_classes, binary=binary,
+                                name="validation set", need_two_classes=False)
         if X_val.shape[1] != X.shape[1]:
-            raise ValueError(f"validation X has {X_val.shape[1]} features, training X has {X.shape[1]}")
-    if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
-    if patience is not None and not has_val:
-        raise ValueError("early stopping (patience) needs a validation set: pass X_val and y_val")
-    l2 = np.asarray(l2, dtype=X.dtype) if np.ndim(l2) else X.dtype.type(l2)
-    if np.any(l2 < 0) or not np.all(np.isfinite(l2)):
-        raise ValueError(f"l2 must be finite and >= 0, got {l2}")
-
+            raise ValueError(f"validation X has {X_val.shape[1]} features, training X has "
+                             f"{X.shape[1]}")
+    lr = check_number("lr", lr, minimum=0)
+    if patience is not None:
+        if not has_val:
+            raise ValueError("early stopping (patience) needs a validation set: pass X_val "
+                             "and y_val")
+        patience = check_count("patience", patience, minimum=1)
+    l2 = check_l2(l2, 1 if binary else n_classes, dtype=X.dtype)
     n, d = X.shape
+    sched = Schedule.make(n, batch_size=batch_size, drop_last=drop_last, epochs=epochs,
+                          max_steps=max_steps, val_every=val_every)
     bs = n if batch_size is None else int(batch_size)
-    if not 1 <= bs <= n:
-        raise ValueError(f"batch_size must be in 1..{n} (the training set size), got {batch_size}")
-    steps_per_epoch = n // bs if drop_last else -(-n // bs)
-    total = int(max_steps) if max_steps is not None else int(round(epochs * steps_per_epoch))
-    check_every = _as_step_count(val_every, steps_per_epoch)
-
+    total, steps_per_epoch = sched.total, sched.steps_per_epoch
     shape = (d,) if binary else (d, n_classes)
-    W = np.zeros(shape, dtype=X.dtype) if W0 is None else np.array(W0, dtype=X.dtype)
-    if W.shape != shape:
-        raise ValueError(f"W0 must have shape {shape}, got {W.shape}")
-    T = y.astype(X.dtype) if binary else one_hot(y, n_classes, dtype=X.dtype)
+    W = (np.zeros(shape, dtype=X.dtype) if W0 is None
+         else check_weights(W0, shape, X.dtype))
+    T = y.astype(X.dtype) if binary else model.one_hot(y, n_classes, dtype=X.dtype)
     loss_and_grad = model.binary_cross_entropy_and_grad if binary else model.cross_entropy_and_grad
 
     rng = np.random.default_rng(seed)
     snap_at = set(int(s) for s in snapshot_steps)
     snapshots = {0: W.copy()} if 0 in snap_at else {}
-    rec = {k: [] for k in ("step", "train_loss", "train_acc", "val_loss", "val_acc")}
     batch_loss = np.empty(total)
+    # Early stopping needs the scores inside the loop; otherwise keep the weights at each
+    # check and score them all at the end, several snapshots per pass over the data.
+    deferred = patience is None
+    at_checks = {}                        # step -> weights (deferred scoring)
+    rec = {k: [] for k in ("step", "train_loss", "train_acc", "val_loss", "val_acc")}
     best = (np.inf, 0, W.copy())          # (val loss, step, weights)
     since_best = 0
     stopped_early = False
 
     def check(step):
         nonlocal best, since_best
+        if deferred:
+            at_checks[step] = W.copy()
+            return False
         tl, ta = evaluate(W, X, y)
-        vl, va = evaluate(W, X_val, y_val) if has_val else (np.nan, np.nan)
+        vl, va = evaluate(W, X_val, y_val)
         for k, v in zip(rec, (step, tl, ta, vl, va)):
             rec[k].append(v)
-        if has_val:
-            if vl < best[0]:
-                best, since_best = (vl, step, W.copy()), 0
-            else:
-                since_best += 1
-        return patience is not None and since_best >= patience
+        if vl < best[0]:
+            best, since_best = (vl, step, W.copy()), 0
+        else:
+            since_best += 1
+        return since_best >= patience
 
     def result(n_done):
-        h = {k: np.asarray(v) for k, v in rec.items()}
+        if deferred:
+            steps = np.array(sorted(at_checks), dtype=np.int64)
+            Ws = [at_checks[s] for s in steps]
+            tl, ta = evaluate_many(Ws, X, y) if len(Ws) else (np.empty(0), np.empty(0))
+            if has_val and len(Ws):
+                vl, va = evaluate_many(Ws, X_val, y_val)
+            else:
+                vl = va = np.full(len(steps), np.nan)
+            h = dict(step=steps, train_loss=tl, train_acc=ta, val_loss=vl, val_acc=va)
+            best_step = int(steps[np.argmin(vl)]) if has_val and len(Ws) else n_done
+        else:
+            h = {k: np.asarray(v) for k, v in rec.items()}
+            best_step = best[1]
         hist = History(step=h["step"], epoch=h["step"] / steps_per_epoch,
                        train_loss=h["train_loss"], train_acc=h["train_acc"],
                        val_loss=h["val_loss"], val_acc=h["val_acc"],
@@ -234,7 +252,7 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
         use_best = has_val and restore_best and stopped_early
         return FitResult(W=best[2] if use_best else W, history=hist, snapshots=snapshots,
                          steps_per_epoch=steps_per_epoch, n_steps=n_done,
-                         best_step=best[1] if has_val else n_done, stopped_early=stopped_early)
+                         best_step=best_step, stopped_early=stopped_early)
 
     bar = None
     if progress:
@@ -276,10 +294,12 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
                     callback(step, W)
                 if bar is not None:
                     bar.update(1)
-                if step % check_every == 0 or step == total:
+                if sched.is_check(step):
                     if check(step):
                         stopped_early = True
                         break
     if bar is not None:
         bar.close()
-    return result(step)
+    _warn_if_loss_grew(batch_loss[:step], steps_per_epoch, lr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return result(step)

@@ -30,6 +30,21 @@ def make_problem(n=60, d=4, n_classes=3, seed=0, dtype=np.float64):
     return X, y, W_true
 
 
+def make_log_proba_path(P=4, N=300, C=3, seed=0):
+    """Log probabilities ``(P, N, C)`` of ``P`` models that get better along a path, and the
+    labels ``(N,)``: a stand-in for the models of a regularisation path."""
+    from lrbook.model import log_softmax
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, C, N)
+    Z = rng.normal(size=(P, N, C)) + 2.0 * np.eye(C)[y] * np.linspace(0.2, 1.5, P)[:, None, None]
+    return log_softmax(Z.reshape(-1, C)).reshape(P, N, C), y
+
+
+@pytest.fixture
+def log_proba_path():
+    return make_log_proba_path
+
+
 @pytest.fixture
 def problem():
     return make_problem

@@ -2,9 +2,11 @@
 
 Every table-of-contents entry exists; every chapter is a MyST notebook that exports to .ipynb;
 every citation key is in references.bib; every number pasted into prose is glued in the same
-chapter; no chapter redefines a function the library has (chapters import, they do not copy).
+chapter; no chapter redefines a function the library has, under its own name or another
+(chapters import, they do not copy), unless it is marked as a deliberate teaching copy.
 """
 import ast
+import difflib
 import importlib.util
 import re
 from pathlib import Path
@@ -29,6 +31,75 @@ def _library_functions():
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
                 names.add(node.name)
     return names
+
+
+# A chapter may write its own version of a library function on purpose, to teach it (a naive
+# softmax, an exercise's solution), and then check it against the library's. It says so with
+# this marker on the line of the ``def`` or the line above:
+TEACHING_MARK = "teaching copy of lrbook."
+
+
+def _shape(fn):
+    """A function's body as a sequence of tokens that ignores names: node types, operators,
+    constants' types and attribute names (``np.exp`` stays ``exp``), docstring dropped. Two
+    functions with the same shape compute the same thing up to renaming."""
+    body = fn.body[1:] if (fn.body and isinstance(fn.body[0], ast.Expr)
+                           and isinstance(getattr(fn.body[0], "value", None), ast.Constant)
+                           and isinstance(fn.body[0].value.value, str)) else fn.body
+    tokens = []
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Load, ast.Store, ast.Del)):
+                continue
+            tok = type(node).__name__
+            if isinstance(node, ast.Attribute):
+                tok += "." + node.attr
+            elif isinstance(node, ast.Constant):
+                tok += ":" + type(node.value).__name__
+            tokens.append(tok)
+    return tokens
+
+
+def _library_shapes():
+    shapes = {}
+    for path in sorted((ROOT / "lrbook").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                shapes[f"lrbook.{path.stem}.{node.name}"] = _shape(node)
+    return shapes
+
+
+def _chapter_functions(text):
+    """``(function node, source lines of its cell)`` for every function a chapter defines."""
+    out = []
+    for cell in _code_cells(text):
+        src = "\n".join(l for l in cell.splitlines() if not l.startswith(":"))
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        lines = src.splitlines()
+        out += [(n, lines) for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    return out
+
+
+def copies_of_library_code(text, min_tokens=25, ratio=0.85):
+    """Functions of a chapter whose shape matches a library function's: ``[(name, twin)]``.
+    Functions carrying the teaching-copy marker are left out."""
+    shapes = _library_shapes()
+    found = []
+    for fn, lines in _chapter_functions(text):
+        near = " ".join(lines[max(0, fn.lineno - 2):fn.lineno])
+        if TEACHING_MARK in near:
+            continue
+        mine = _shape(fn)
+        if len(mine) < min_tokens:
+            continue
+        for twin, theirs in shapes.items():
+            if len(theirs) >= min_tokens and difflib.SequenceMatcher(
+                    None, mine, theirs, autojunk=False).ratio() >= ratio:
+                found.append((fn.name, twin))
+    return found
 
 
 def _code_cells(text):
@@ -85,3 +156,33 @@ def test_chapters_do_not_redefine_library_functions(path):
         defined |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     twins = sorted(defined & library)
     assert not twins, f"{path.name} redefines lrbook functions {twins}: import them instead"
+
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_do_not_copy_library_code_under_another_name(path):
+    copies = copies_of_library_code(path.read_text())
+    assert not copies, (f"{path.name} defines functions that copy library code: {copies}; "
+                        f"import them, or mark a deliberate teaching copy with a comment "
+                        f"'# {TEACHING_MARK}<module>.<name>' on the line above the def")
+
+
+def test_the_copy_check_catches_a_renamed_copy_and_accepts_a_marked_one():
+    lib = (ROOT / "lrbook" / "metrics.py").read_text()
+    tree = ast.parse(lib)
+    src = next(ast.get_source_segment(lib, n) for n in ast.walk(tree)
+               if isinstance(n, ast.FunctionDef) and n.name == "evaluate_many")
+    renamed = src.replace("def evaluate_many", "def score_all").replace("Ws", "weights_list")
+    chapter = "```{code-cell} ipython3\n" + renamed + "\n```\n"
+    assert copies_of_library_code(chapter) == [("score_all", "lrbook.metrics.evaluate_many")]
+    marked = ("```{code-cell} ipython3\n# " + TEACHING_MARK + "metrics.evaluate_many\n"
+              + renamed + "\n```\n")
+    assert copies_of_library_code(marked) == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_glue_through_the_library(path):
+    text = path.read_text()
+    assert "from myst_nb import glue" not in text, (
+        f"{path.name} imports myst_nb's glue: use 'from lrbook.book import glue', which "
+        "glues NumPy scalars as plain numbers")

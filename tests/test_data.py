@@ -336,25 +336,8 @@ def test_scale_01_and_pm1():
     assert data.scale_pm1(X, dtype=np.float32).dtype == np.float32
 
 
-def test_add_bias():
-    X = np.arange(6, dtype=np.float32).reshape(3, 2)
-    Xb = data.add_bias(X)
-    assert Xb.shape == (3, 3) and Xb.dtype == np.float32
-    assert np.array_equal(Xb[:, :2], X)
-    assert np.all(Xb[:, -1] == 1.0)
 
 
-def test_one_hot():
-    y = np.array([2, 0, 1, 2])
-    Y = data.one_hot(y, 3)
-    assert Y.shape == (4, 3) and Y.dtype == np.float64
-    assert np.array_equal(Y.argmax(axis=1), y)
-    assert np.all(Y.sum(axis=1) == 1)
-    assert data.one_hot(y, 4, dtype=np.float32).dtype == np.float32
-    with pytest.raises(ValueError, match="0..2"):
-        data.one_hot([0, 3], 3)
-    with pytest.raises(ValueError):
-        data.one_hot([-1, 0], 3)
 
 
 def test_first_and_last():

@@ -37,7 +37,7 @@ def test_gradient_matches_finite_differences():
 
 def test_training_lowers_loss_and_learns():
     X, y = _blobs()
-    r = mlp.train_mlp(X, y, hidden=(16, 8), epochs=5, batch_size=32, lr=1e-2, seed=0)
+    r = mlp.train_mlp(X, y, n_classes=int(y.max()) + 1, hidden=(16, 8), epochs=5, batch_size=32, lr=1e-2, seed=0)
     assert r.epoch_loss.shape == (5,) and r.epoch_loss[-1] < 0.5 * r.epoch_loss[0]
     assert r.train_acc[-1] > 0.95
     assert np.mean(mlp.predict(r.params, X) == y) == r.train_acc[-1]
@@ -56,9 +56,9 @@ def test_features_shape_and_sign():
 
 def test_seeded_and_deterministic():
     X, y = _blobs()
-    a = mlp.train_mlp(X, y, hidden=(8,), epochs=2, batch_size=50, seed=4)
-    b = mlp.train_mlp(X, y, hidden=(8,), epochs=2, batch_size=50, seed=4)
-    c = mlp.train_mlp(X, y, hidden=(8,), epochs=2, batch_size=50, seed=5)
+    a = mlp.train_mlp(X, y, n_classes=int(y.max()) + 1, hidden=(8,), epochs=2, batch_size=50, seed=4)
+    b = mlp.train_mlp(X, y, n_classes=int(y.max()) + 1, hidden=(8,), epochs=2, batch_size=50, seed=4)
+    c = mlp.train_mlp(X, y, n_classes=int(y.max()) + 1, hidden=(8,), epochs=2, batch_size=50, seed=5)
     for (Wa, ba), (Wb, bb) in zip(a.params, b.params):
         np.testing.assert_array_equal(Wa, Wb)
         np.testing.assert_array_equal(ba, bb)

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit, log_softmax as sp_log_softmax, softmax as sp_softmax
 
 from lrbook import model
-from lrbook.data import one_hot
+from lrbook.model import one_hot
 from lrbook.gradcheck import numerical_grad, relative_error
 
 
@@ -258,3 +258,24 @@ def test_two_class_softmax_is_the_binary_model(problem):
     # the same likelihood, hence the same unpenalised loss
     assert model.cross_entropy(Theta, X, one_hot(y, 2)) == pytest.approx(
         model.binary_cross_entropy(w, X, y.astype(float)), rel=1e-12)
+
+
+def test_add_bias():
+    X = np.arange(6, dtype=np.float32).reshape(3, 2)
+    Xb = model.add_bias(X)
+    assert Xb.shape == (3, 3) and Xb.dtype == np.float32
+    assert np.array_equal(Xb[:, :2], X)
+    assert np.all(Xb[:, -1] == 1.0)
+
+
+def test_one_hot():
+    y = np.array([2, 0, 1, 2])
+    Y = model.one_hot(y, 3)
+    assert Y.shape == (4, 3) and Y.dtype == np.float64
+    assert np.array_equal(Y.argmax(axis=1), y)
+    assert np.all(Y.sum(axis=1) == 1)
+    assert model.one_hot(y, 4, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="0..2"):
+        model.one_hot([0, 3], 3)
+    with pytest.raises(ValueError):
+        model.one_hot([-1, 0], 3)

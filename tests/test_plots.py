@@ -78,7 +78,7 @@ def test_weight_images_rejects_unknown_scale(W):
 @pytest.fixture
 def history(problem):
     X, y, _ = problem(n=40, d=3, n_classes=3, seed=0)
-    return fit(X, y, lr=0.5, epochs=5, batch_size=10, X_val=X[:10], y_val=y[:10],
+    return fit(X, y, n_classes=int(y.max()) + 1, lr=0.5, epochs=5, batch_size=10, X_val=X[:10], y_val=y[:10],
                val_every=2).history
 
 
@@ -98,7 +98,7 @@ def test_curves(history):
 
 def test_curves_without_validation(problem):
     X, y, _ = problem(n=40, d=3, n_classes=3, seed=0)
-    h = fit(X, y, lr=0.5, epochs=3).history
+    h = fit(X, y, n_classes=int(y.max()) + 1, lr=0.5, epochs=3).history
     _, ax = plt.subplots()
     assert plots.curves(h, ax=ax, label_prefix="run A: ") is ax
     assert len(ax.lines) == 1

@@ -6,8 +6,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from lrbook import model
-from lrbook.data import one_hot
-from lrbook.train import DivergenceError, FitResult, evaluate, evaluate_many, fit
+from lrbook.metrics import evaluate
+from lrbook.model import one_hot
+from lrbook.train import DivergenceError, DivergenceWarning, FitResult, Schedule, fit
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def overfitting_problem(seed=0):
 @pytest.mark.parametrize("binary", [False, True], ids=["softmax", "binary"])
 def test_loss_decreases(softmax_data, binary_data, binary):
     X, y = binary_data if binary else softmax_data
-    r = fit(X, y, binary=binary, lr=0.5, epochs=30, batch_size=10, val_every=1.0)
+    r = fit(X, y, binary=binary, n_classes=None if binary else 3, lr=0.5, epochs=30, batch_size=10, val_every=1.0)
     assert isinstance(r, FitResult)
     h = r.history
     assert h.train_loss[-1] < 0.7 * h.train_loss[0]
@@ -51,12 +52,6 @@ def test_loss_decreases(softmax_data, binary_data, binary):
     assert np.all(np.isnan(h.val_loss))                    # no validation set given
 
 
-def test_evaluate(softmax_data):
-    X, y = softmax_data
-    W = np.random.default_rng(0).standard_normal((X.shape[1], 3))
-    loss, acc = evaluate(W, X, y)
-    assert loss == pytest.approx(model.cross_entropy(W, X, one_hot(y, 3)), rel=1e-13)
-    assert acc == pytest.approx(np.mean(np.argmax(X @ W, axis=1) == y))
 
 
 # --- it is the algorithm it says it is -----------------------------------------------------
@@ -78,7 +73,7 @@ def test_full_batch_softmax_equals_hand_written_gd(softmax_data, l2):
         G = X.T @ (P - Y) / len(y)
         G[:-1] += l2 * W_indep[:-1]
         W_indep -= lr * G
-    r = fit(X, y, lr=lr, epochs=k, l2=l2)
+    r = fit(X, y, n_classes=3, lr=lr, epochs=k, l2=l2)
     assert r.n_steps == k and r.steps_per_epoch == 1
     assert np.array_equal(r.W, W)                           # bit for bit
     np.testing.assert_allclose(r.W, W_indep, rtol=1e-12, atol=1e-14)
@@ -99,7 +94,7 @@ def test_w0_is_the_starting_point_and_not_modified(softmax_data):
     X, y = softmax_data
     W0 = np.random.default_rng(3).standard_normal((X.shape[1], 3))
     keep = W0.copy()
-    r = fit(X, y, lr=0.5, epochs=1, W0=W0, snapshot_steps=[0])
+    r = fit(X, y, n_classes=3, lr=0.5, epochs=1, W0=W0, snapshot_steps=[0])
     assert np.array_equal(W0, keep)
     assert np.array_equal(r.snapshots[0], W0)
     assert np.array_equal(r.W, W0 - 0.5 * model.cross_entropy_grad(W0, X, one_hot(y, 3)))
@@ -107,7 +102,7 @@ def test_w0_is_the_starting_point_and_not_modified(softmax_data):
 
 def test_float32_stays_float32(softmax_data):
     X, y = softmax_data
-    r = fit(X.astype(np.float32), y, lr=0.5, epochs=3, batch_size=20)
+    r = fit(X.astype(np.float32), y, n_classes=3, lr=0.5, epochs=3, batch_size=20)
     assert r.W.dtype == np.float32
 
 
@@ -174,7 +169,7 @@ def test_early_stopping_without_restore_keeps_last_weights():
 
 def test_validation_labels_that_disagree_stop_at_once(softmax_data):
     X, y = softmax_data
-    r = fit(X, y, lr=0.5, epochs=100, X_val=X, y_val=(y + 1) % 3, val_every=1, patience=4)
+    r = fit(X, y, n_classes=3, lr=0.5, epochs=100, X_val=X, y_val=(y + 1) % 3, val_every=1, patience=4)
     assert r.stopped_early and r.best_step == 0 and r.n_steps == 4
     assert np.all(r.W == 0)                              # the initial weights were the best
     assert np.all(np.diff(r.history.val_loss) > 0)
@@ -183,14 +178,14 @@ def test_validation_labels_that_disagree_stop_at_once(softmax_data):
 def test_an_equal_validation_loss_is_no_improvement(softmax_data):
     X, y = softmax_data
     X_val = np.zeros_like(X)                             # logits 0 whatever W: a flat loss
-    r = fit(X, y, lr=0.5, epochs=100, X_val=X_val, y_val=y, val_every=1, patience=3)
+    r = fit(X, y, n_classes=3, lr=0.5, epochs=100, X_val=X_val, y_val=y, val_every=1, patience=3)
     assert np.all(r.history.val_loss == np.log(3))
     assert r.stopped_early and r.best_step == 0 and r.n_steps == 3
 
 
 def test_no_early_stop_when_validation_keeps_improving(softmax_data):
     X, y = softmax_data
-    r = fit(X, y, lr=0.5, epochs=20, X_val=X, y_val=y, val_every=1, patience=3)
+    r = fit(X, y, n_classes=3, lr=0.5, epochs=20, X_val=X, y_val=y, val_every=1, patience=3)
     assert not r.stopped_early
     assert r.n_steps == 20 and r.best_step == 20
 
@@ -200,8 +195,8 @@ def test_no_early_stop_when_validation_keeps_improving(softmax_data):
 def test_same_seed_same_run_different_seed_different_run(softmax_data):
     X, y = softmax_data
     kw = dict(lr=0.3, epochs=3, batch_size=8, shuffle=True)
-    a, b = fit(X, y, seed=5, **kw), fit(X, y, seed=5, **kw)
-    c = fit(X, y, seed=6, **kw)
+    a, b = fit(X, y, n_classes=3, seed=5, **kw), fit(X, y, n_classes=3, seed=5, **kw)
+    c = fit(X, y, n_classes=3, seed=6, **kw)
     assert np.array_equal(a.W, b.W)
     assert np.array_equal(a.history.batch_loss, b.history.batch_loss)
     assert not np.array_equal(a.W, c.W)
@@ -209,8 +204,8 @@ def test_same_seed_same_run_different_seed_different_run(softmax_data):
 
 def test_full_batch_ignores_the_seed(softmax_data):
     X, y = softmax_data
-    a = fit(X, y, lr=0.3, epochs=3, seed=1)
-    b = fit(X, y, lr=0.3, epochs=3, seed=2)
+    a = fit(X, y, n_classes=3, lr=0.3, epochs=3, seed=1)
+    b = fit(X, y, n_classes=3, lr=0.3, epochs=3, seed=2)
     assert np.array_equal(a.W, b.W)
 
 
@@ -230,7 +225,7 @@ def _hand_minibatch(X, y, lr, bs, epochs, drop_last, n_classes=3):
 def test_no_shuffle_follows_data_order(softmax_data):
     X, y = softmax_data
     seen = []
-    r = fit(X, y, lr=0.4, epochs=2, batch_size=7, shuffle=False,
+    r = fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=7, shuffle=False,
             callback=lambda step, W: seen.append((step, W.copy())))
     path = _hand_minibatch(X, y, 0.4, 7, 2, drop_last=True)
     assert [s for s, _ in seen] == list(range(1, 17))       # 60 // 7 = 8 steps an epoch
@@ -240,7 +235,7 @@ def test_no_shuffle_follows_data_order(softmax_data):
     # the first step is the gradient of the first 7 rows
     np.testing.assert_array_equal(seen[0][1], -0.4 * model.cross_entropy_grad(
         np.zeros_like(r.W), X[:7], one_hot(y[:7], 3)))
-    shuffled = fit(X, y, lr=0.4, epochs=1, batch_size=7, shuffle=True, snapshot_steps=[1])
+    shuffled = fit(X, y, n_classes=3, lr=0.4, epochs=1, batch_size=7, shuffle=True, snapshot_steps=[1])
     assert not np.array_equal(shuffled.snapshots[1], seen[0][1])
 
 
@@ -259,7 +254,7 @@ def test_drop_last(softmax_data, drop_last, steps):
 
 def test_max_steps_caps_the_run(softmax_data):
     X, y = softmax_data
-    r = fit(X, y, lr=0.4, epochs=100, max_steps=7, batch_size=10)
+    r = fit(X, y, n_classes=3, lr=0.4, epochs=100, max_steps=7, batch_size=10)
     assert r.n_steps == 7 and r.epochs == pytest.approx(7 / 6)
     assert r.history.step[-1] == 7
 
@@ -268,7 +263,7 @@ def test_max_steps_caps_the_run(softmax_data):
 
 def test_val_every_as_fraction_of_an_epoch(problem):
     X, y, _ = problem(n=280, d=2, n_classes=2, seed=3)
-    r = fit(X, y, lr=0.1, epochs=1, batch_size=2, X_val=X[:20], y_val=y[:20], val_every=0.2)
+    r = fit(X, y, n_classes=3, lr=0.1, epochs=1, batch_size=2, X_val=X[:20], y_val=y[:20], val_every=0.2)
     assert r.steps_per_epoch == 140
     assert np.array_equal(r.history.step, [0, 28, 56, 84, 112, 140])
     np.testing.assert_allclose(r.history.epoch, [0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -277,13 +272,13 @@ def test_val_every_as_fraction_of_an_epoch(problem):
 
 def test_val_every_fraction_is_not_truncated_by_rounding(problem):
     X, y, _ = problem(n=100, d=2, n_classes=2, seed=3)
-    r = fit(X, y, lr=0.1, epochs=1, batch_size=1, val_every=0.57)      # 0.57 * 100 = 56.99...
+    r = fit(X, y, n_classes=3, lr=0.1, epochs=1, batch_size=1, val_every=0.57)      # 0.57 * 100 = 56.99...
     assert np.array_equal(r.history.step, [0, 57, 100])
 
 
 def test_val_every_in_steps_and_last_step_checked(softmax_data):
     X, y = softmax_data
-    r = fit(X, y, lr=0.4, epochs=2, batch_size=10, val_every=5)        # 12 steps
+    r = fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=10, val_every=5)        # 12 steps
     assert np.array_equal(r.history.step, [0, 5, 10, 12])
     np.testing.assert_allclose(r.history.epoch, np.array([0, 5, 10, 12]) / 6)
 
@@ -291,7 +286,7 @@ def test_val_every_in_steps_and_last_step_checked(softmax_data):
 def test_snapshots_at_requested_steps(softmax_data):
     X, y = softmax_data
     steps_seen = []
-    r = fit(X, y, lr=0.4, epochs=2, batch_size=10, snapshot_steps=(0, 3, 12, 99),
+    r = fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=10, snapshot_steps=(0, 3, 12, 99),
             callback=lambda s, W: steps_seen.append(s))
     assert sorted(r.snapshots) == [0, 3, 12]               # 99 is never reached
     assert np.all(r.snapshots[0] == 0)
@@ -300,21 +295,21 @@ def test_snapshots_at_requested_steps(softmax_data):
     assert r.snapshots[12] is not r.W                      # copies, not views of the live weights
     assert steps_seen == list(range(1, 13))
     kept = r.snapshots[3].copy()
-    fit(X, y, lr=0.4, epochs=2, batch_size=10, snapshot_steps=(3,))
+    fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=10, snapshot_steps=(3,))
     assert np.array_equal(r.snapshots[3], kept)
 
 
 def test_progress_bar_does_not_change_the_result(softmax_data):
     X, y = softmax_data
-    a = fit(X, y, lr=0.4, epochs=2, batch_size=10, progress=True)
-    b = fit(X, y, lr=0.4, epochs=2, batch_size=10)
+    a = fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=10, progress=True)
+    b = fit(X, y, n_classes=3, lr=0.4, epochs=2, batch_size=10)
     assert np.array_equal(a.W, b.W)
 
 
 def test_float_labels_holding_integers_are_accepted(softmax_data):
     X, y = softmax_data
-    a = fit(X, y.astype(float), lr=0.4, epochs=2)
-    b = fit(X, y, lr=0.4, epochs=2)
+    a = fit(X, y.astype(float), n_classes=3, lr=0.4, epochs=2)
+    b = fit(X, y, n_classes=3, lr=0.4, epochs=2)
     assert np.array_equal(a.W, b.W)
 
 
@@ -323,26 +318,26 @@ def test_float_labels_holding_integers_are_accepted(softmax_data):
 def test_errors_shapes_and_types(softmax_data):
     X, y = softmax_data
     with pytest.raises(ValueError, match=r"y must have shape \(60,\)"):
-        fit(X, y[:-1], lr=0.1)
+        fit(X, y[:-1], n_classes=3, lr=0.1)
     with pytest.raises(ValueError, match="2-D"):
-        fit(X[:, 0], y, lr=0.1)
+        fit(X[:, 0], y, n_classes=3, lr=0.1)
     with pytest.raises(ValueError, match="floating point"):
-        fit((X * 10).astype(int), y, lr=0.1)
-    with pytest.raises(ValueError, match="integer class labels"):
-        fit(X, y + 0.5, lr=0.1)
+        fit((X * 10).astype(int), y, n_classes=3, lr=0.1)
+    with pytest.raises(ValueError, match="non-integer label 2.5 at position 0"):
+        fit(X, y + 0.5, n_classes=3, lr=0.1)
     with pytest.raises(ValueError, match="validation X has 4 features"):
-        fit(X, y, lr=0.1, X_val=X[:, 1:], y_val=y)
+        fit(X, y, n_classes=3, lr=0.1, X_val=X[:, 1:], y_val=y)
     with pytest.raises(ValueError, match="W0 must have shape"):
-        fit(X, y, lr=0.1, W0=np.zeros((X.shape[1], 2)))
+        fit(X, y, n_classes=3, lr=0.1, W0=np.zeros((X.shape[1], 2)))
     with pytest.raises(ValueError, match="batch_size"):
-        fit(X, y, lr=0.1, batch_size=0)
+        fit(X, y, n_classes=3, lr=0.1, batch_size=0)
     with pytest.raises(ValueError, match="batch_size"):
-        fit(X, y, lr=0.1, batch_size=61)
+        fit(X, y, n_classes=3, lr=0.1, batch_size=61)
 
 
 def test_errors_labels_out_of_range(softmax_data, binary_data):
     X, y = softmax_data
-    with pytest.raises(ValueError, match=r"0\.\.2, got range 1\.\.3"):
+    with pytest.raises(ValueError, match=r"0\.\.2 \(n_classes=3\), got range 1\.\.3"):
         fit(X, np.where(y == 0, 3, y), n_classes=3, lr=0.1)
     with pytest.raises(ValueError, match="labels must lie in 0..2"):
         fit(X, np.where(y == 0, -1, y), n_classes=3, lr=0.1)
@@ -359,28 +354,28 @@ def test_errors_non_finite_inputs_name_row_and_column(softmax_data, bad):
     X = X.copy()
     X[7, 2] = bad
     with pytest.raises(ValueError, match="row 7, column 2"):
-        fit(X, y, lr=0.1)
+        fit(X, y, n_classes=3, lr=0.1)
     with pytest.raises(ValueError, match=r"validation set: .*row 7, column 2"):
-        fit(softmax_data[0], y, lr=0.1, X_val=X, y_val=y)
+        fit(softmax_data[0], y, n_classes=3, lr=0.1, X_val=X, y_val=y)
 
 
 @pytest.mark.parametrize("lr", [0, -0.1, np.nan, np.inf])
 def test_errors_learning_rate(softmax_data, lr):
     X, y = softmax_data
     with pytest.raises(ValueError, match="lr must be"):
-        fit(X, y, lr=lr)
+        fit(X, y, n_classes=3, lr=lr)
 
 
 def test_errors_other_hyper_parameters(softmax_data):
     X, y = softmax_data
     with pytest.raises(ValueError, match="validation set"):
-        fit(X, y, lr=0.1, patience=3)
+        fit(X, y, n_classes=3, lr=0.1, patience=3)
     with pytest.raises(ValueError, match="l2"):
-        fit(X, y, lr=0.1, l2=-1.0)
+        fit(X, y, n_classes=3, lr=0.1, l2=-1.0)
     with pytest.raises(ValueError, match="val_every"):
-        fit(X, y, lr=0.1, val_every=1.5)
+        fit(X, y, n_classes=3, lr=0.1, val_every=1.5)
     with pytest.raises(ValueError, match="val_every"):
-        fit(X, y, lr=0.1, val_every=0)
+        fit(X, y, n_classes=3, lr=0.1, val_every=0)
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["softmax", "binary"])
@@ -393,7 +388,7 @@ def test_divergence_raises_with_the_run_so_far(binary):
     with warnings.catch_warnings():
         warnings.simplefilter("error")                    # and no RuntimeWarning on the way
         with pytest.raises(DivergenceError, match="smaller learning rate") as exc:
-            fit(X, y, binary=binary, lr=1e150, epochs=5, snapshot_steps=[0, 1])
+            fit(X, y, binary=binary, n_classes=None if binary else 3, lr=1e150, epochs=5, snapshot_steps=[0, 1])
     err = exc.value
     assert isinstance(err, FloatingPointError)
     assert "lr=1e+150" in str(err)
@@ -408,13 +403,13 @@ def test_divergence_raises_with_the_run_so_far(binary):
 
 def test_divergence_mid_run_keeps_the_history(softmax_data):
     X, y = softmax_data
-    r = fit(X, y, lr=0.5, epochs=3)
+    r = fit(X, y, n_classes=3, lr=0.5, epochs=3)
     assert np.all(np.isfinite(r.history.train_loss))
-    # a second, absurdly scaled feature makes a run of mini-batches overflow after a while
+    # an absurdly scaled feature makes the logits overflow after the first step
     Xs = X.copy()
-    Xs[:, 0] *= 1e150
+    Xs[:, 0] *= 1e200
     with pytest.raises(DivergenceError) as exc:
-        fit(Xs, y, lr=1e5, epochs=50, batch_size=10)
+        fit(Xs, y, n_classes=3, lr=1e5, epochs=50, batch_size=10)
     res = exc.value.result
     assert res.n_steps >= 1
     assert len(res.history.batch_loss) == res.n_steps
@@ -424,20 +419,61 @@ def test_divergence_mid_run_keeps_the_history(softmax_data):
 def test_divergence_of_the_update_itself(softmax_data):
     X, y = softmax_data
     with pytest.raises(DivergenceError, match="update lr \\* gradient is not finite") as exc:
-        fit(10.0 * X, y, lr=1e308, epochs=3)                 # lr * gradient overflows
+        fit(10.0 * X, y, n_classes=3, lr=1e308, epochs=3)                 # lr * gradient overflows
     assert exc.value.result.n_steps == 0
     assert np.all(exc.value.result.W == 0)                # the weights were not touched
 
 
-@pytest.mark.parametrize("binary", [True, False])
-def test_evaluate_many_equals_evaluate_one_by_one(binary):
-    rng = np.random.default_rng(1)
-    X = np.hstack([rng.standard_normal((300, 12)), np.ones((300, 1))])
-    y = rng.integers(0, 2 if binary else 4, size=300)
-    shape = (13,) if binary else (13, 4)
-    Ws = [np.zeros(shape)] + [rng.standard_normal(shape) for _ in range(6)]
-    loss, acc = evaluate_many(Ws, X, y, chunk=4)           # chunks of 4, then 3
-    want = np.array([evaluate(W, X, y) for W in Ws])
-    assert np.allclose(loss, want[:, 0], rtol=1e-12, atol=1e-12)
-    assert np.array_equal(acc, want[:, 1])
-    assert len(set(np.round(loss, 8))) > 1                  # the snapshots really differ
+
+
+
+# --- the schedule -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("val_every, want", [
+    (0.57, [0, 57, 114, 171, 200]),      # 0.57 * 100 is 56.99999... in floating point
+    (0.29, [0, 29, 58, 87, 116, 145, 174, 200]),
+    (0.2, [0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200]),
+    (1.0, [0, 100, 200]),
+    (70, [0, 70, 140, 200]),
+])
+def test_schedule_check_steps(val_every, want):
+    s = Schedule.make(1000, batch_size=10, epochs=2, val_every=val_every)
+    assert (s.steps_per_epoch, s.total) == (100, 200)
+    assert s.check_steps().tolist() == want
+    assert [k for k in range(201) if s.is_check(k)] == want
+
+
+def test_schedule_is_what_fit_does():
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.standard_normal((100, 3)), np.ones((100, 1))])
+    y = rng.integers(0, 3, 100)
+    for val_every in (0.57, 0.29, 0.33, 3):
+        r = fit(X, y, n_classes=3, lr=0.1, epochs=2, batch_size=1, val_every=val_every)
+        s = Schedule.make(100, batch_size=1, epochs=2, val_every=val_every)
+        assert np.array_equal(r.history.step, s.check_steps())
+
+
+def test_schedule_drop_last_and_max_steps():
+    assert Schedule.make(105, batch_size=10, drop_last=True).steps_per_epoch == 10
+    assert Schedule.make(105, batch_size=10, drop_last=False).steps_per_epoch == 11
+    assert Schedule.make(105, batch_size=10, epochs=50, max_steps=7).total == 7
+    assert Schedule.make(105).steps_per_epoch == 1            # full batch
+
+
+
+def test_a_loss_that_grows_without_overflowing_warns(softmax_data):
+    # the logistic gradient is bounded, so a huge step makes the weights (and the loss) grow
+    # without ever overflowing: the run ends "normally" with a useless model
+    X, y = softmax_data
+    with pytest.warns(DivergenceWarning, match=r"lr=1000000.0 is too large"):
+        r = fit(X, y, n_classes=3, lr=1e6, epochs=20, batch_size=10)
+    assert r.history.batch_loss[-1] > 100 * r.history.batch_loss[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(X, y, n_classes=3, lr=0.5, epochs=20, batch_size=10)      # a sane run: silent
+
+
+def test_the_penalty_of_huge_weights_is_zero_when_l2_is_zero():
+    W = np.full((4, 3), 1e200)
+    assert model.l2_penalty(W, 0.0) == 0.0
+    assert model.l2_penalty(W, np.zeros(3)) == 0.0

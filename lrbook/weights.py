@@ -1,4 +1,4 @@
-"""Measurements on weights and gradients: the first gradient step in closed form, and what the
+"""Measurements on weights: the first gradient step in closed form (class means), and what the
 weights turn into later (class-mean likeness, roughness, range, and who drives the gradient).
 
 Shapes follow :mod:`lrbook.model`: ``X`` is ``(N, D)`` with the bias column last, softmax
@@ -12,14 +12,12 @@ from typing import NamedTuple
 import numpy as np
 
 from . import model
-from .data import one_hot
-from .train import evaluate_many
 
 __all__ = [
     "class_means", "first_step_weights", "first_step_weights_binary",
     "GradientShare", "hard_example_gradient_share",
     "column_correlation", "total_variation", "relative_total_variation",
-    "coefficient_range", "SnapshotScores", "evaluate_snapshots", "LbfgsPath", "lbfgs_path",
+    "coefficient_range",
 ]
 
 
@@ -40,7 +38,7 @@ def class_means(X, y, n_classes):
     """
     X = np.asarray(X)
     counts = np.bincount(y, minlength=n_classes).astype(X.dtype)   # (C,)
-    sums = X.T @ one_hot(y, n_classes, dtype=X.dtype)               # (D, C)
+    sums = X.T @ model.one_hot(y, n_classes, dtype=X.dtype)         # (D, C)
     means = sums / np.maximum(counts, 1)
     return means, counts / X.shape[0]
 
@@ -138,10 +136,7 @@ def hard_example_gradient_share(W, X, y, *, q=0.1):
     n = X.shape[0]
     Z = X @ W                                                     # logits, (N,) or (N, C)
     loss = model.deviance_from_logits(Z, y)                       # (N,)
-    if W.ndim == 1:
-        R = model.sigmoid(Z) - y                                  # (N,) residuals
-    else:
-        R = model.softmax(Z) - one_hot(y, Z.shape[1], dtype=Z.dtype)  # (N, C) residuals P - Y
+    R = model.residual_from_logits(Z, y)                          # (N,) or (N, C): P - Y
     k = int(np.ceil(q * n))
     hard = np.argsort(loss, kind="stable")[n - k:]
     G = X.T @ R / n
@@ -217,96 +212,3 @@ def coefficient_range(W, *, drop_bias=True):
     """``(min, max)`` of the weights, bias row excluded by default."""
     im = _images(W, drop_bias)
     return float(im.min()), float(im.max())
-
-
-class SnapshotScores(NamedTuple):
-    """Loss and accuracy of each weight snapshot on one data set, steps in increasing order."""
-    step: np.ndarray
-    loss: np.ndarray
-    acc: np.ndarray
-
-
-def evaluate_snapshots(snapshots, X, y):
-    """Mean deviance and accuracy of every snapshot (a ``{step: W}`` dict, as in
-    ``lrbook.train.FitResult.snapshots``) on ``(X, y)``.
-
-    Returns
-    -------
-    SnapshotScores
-    """
-    steps = np.array(sorted(snapshots))
-    loss, acc = evaluate_many([snapshots[s] for s in steps], X, y)
-    return SnapshotScores(step=steps, loss=loss, acc=acc)
-
-
-
-class LbfgsPath(NamedTuple):
-    """Iterates of :func:`lbfgs_path`: ``weights[k]`` are the weights after ``k`` iterations
-    (``weights[0]`` is zero), ``loss[k]`` their penalised training loss."""
-    weights: dict
-    loss: np.ndarray
-    n_iter: int          # iterations done (fewer than max_iter if the solver converged)
-    n_evals: int         # loss-and-gradient evaluations, line searches included
-
-
-def lbfgs_path(X, y, *, binary=False, n_classes=None, l2=0.0, max_iter=100):
-    r"""Run L-BFGS from zero weights, as scikit-learn's ``LogisticRegression(solver="lbfgs")``
-    does, and keep the weights after every iteration.
-
-    scikit-learn minimises the same mean cross-entropy with ``scipy.optimize.minimize``
-    (method ``"L-BFGS-B"``, ``maxls=50``, ``gtol=1e-4``, ``ftol=64 * eps``); this calls it with
-    the same options on :func:`lrbook.model.cross_entropy_and_grad` (or the binary loss). Since
-    the method is deterministic, the iterate ``k`` of one long run is what a fresh fit with
-    ``max_iter=k`` returns: one run replaces a sweep over ``max_iter``. The penalty ``l2``
-    corresponds to scikit-learn's ``C = 1 / (l2 * N)``; the bias row is not penalised in
-    either.
-
-    Parameters
-    ----------
-    X : (N, D) float array, bias column last; the loss is computed in its dtype.
-    y : (N,) integer labels (0/1 if ``binary``).
-    binary : fit the binary model (weights ``(D,)``) instead of the softmax one (``(D, C)``).
-    n_classes : C, default ``max(y) + 1``.
-    l2 : float, L2 penalty (see :mod:`lrbook.model`).
-    max_iter : int, >= 1.
-
-    Returns
-    -------
-    LbfgsPath
-    """
-    from scipy import optimize
-
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2 or not np.issubdtype(X.dtype, np.floating) or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be a 2-D float array and y match its rows, got X {X.shape} "
-                         f"{X.dtype}, y {y.shape}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-    if binary:
-        shape, T, loss_and_grad = (X.shape[1],), y.astype(X.dtype), model.binary_cross_entropy_and_grad
-    else:
-        n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
-        shape, T = (X.shape[1], n_classes), one_hot(y, n_classes, dtype=X.dtype)
-        loss_and_grad = model.cross_entropy_and_grad
-    n_evals = 0
-
-    def fun(theta):
-        nonlocal n_evals
-        n_evals += 1
-        loss, grad = loss_and_grad(theta.reshape(shape).astype(X.dtype), X, T, l2)
-        return float(loss), grad.astype(np.float64).ravel()
-
-    weights = {0: np.zeros(shape, dtype=X.dtype)}
-    losses = [fun(np.zeros(int(np.prod(shape))))[0]]
-
-    def keep(intermediate_result):        # scipy passes the iterate and its loss
-        weights[len(weights)] = intermediate_result.x.reshape(shape).astype(X.dtype)
-        losses.append(float(intermediate_result.fun))
-
-    optimize.minimize(fun, np.zeros(int(np.prod(shape))), jac=True, method="L-BFGS-B",
-                      callback=keep,
-                      options={"maxiter": int(max_iter), "maxls": 50, "gtol": 1e-4,
-                               "ftol": 64 * np.finfo(float).eps})
-    return LbfgsPath(weights=weights, loss=np.array(losses), n_iter=len(weights) - 1,
-                     n_evals=n_evals)

@@ -1,4 +1,5 @@
-"""The course assignment's protocol on MNIST: its data preparation and its training settings.
+"""The course assignment's protocol on MNIST: its data preparation, its training settings, and
+the learning curve it asks for.
 
 The assignment (2022 edition) trains on the first 18,000 MNIST training images, pixels scaled to
 [-1, 1] (``x / 127.5 - 1``) with a bias column appended, weights starting at zero.
@@ -18,18 +19,18 @@ The only difference from the assignment: ``lrbook`` never penalises the bias row
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .data import add_bias, scale_pm1
-from .train import History, evaluate, evaluate_many, fit
+from .data import scale_pm1
+from .metrics import evaluate
+from .model import add_bias
+from .train import Schedule, fit
 
 __all__ = ["Task", "N_TRAIN", "N_VAL", "BATCH_SIZE", "VAL_EVERY", "PATIENCE", "MAX_EPOCHS",
-           "prepare", "binary_task", "softmax_task", "protocol", "check_steps", "run",
-           "one_blas_thread",
-           "slice_scores",
-           "LearningCurve", "learning_curve"]
+           "prepare", "binary_task", "softmax_task", "protocol", "schedule", "run",
+           "one_blas_thread", "LearningCurve", "learning_curve"]
 
 N_TRAIN = 18_000        # training images used: the first 18,000 of the official training set
 N_VAL = 2_000           # size of the validation pool (binary) / validation set (softmax)
@@ -141,57 +142,27 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def check_steps(kw) -> np.ndarray:
-    """The steps at which ``fit(**kw)`` checks the validation set (0 and the last step included)."""
-    n = len(kw["X"])
-    bs = n if kw.get("batch_size") is None else int(kw["batch_size"])
-    per_epoch = n // bs if kw.get("drop_last", True) else -(-n // bs)
-    total = (int(kw["max_steps"]) if kw.get("max_steps") is not None
-             else int(round(kw.get("epochs", 1) * per_epoch)))
-    every = kw.get("val_every", 1)
-    every = max(1, int(every * per_epoch)) if isinstance(every, float) else int(every)
-    return np.unique(np.r_[np.arange(0, total + 1, every), total])
+def schedule(kw) -> Schedule:
+    """The :class:`lrbook.train.Schedule` of ``fit(**kw)``: when it updates and checks."""
+    return Schedule.make(len(kw["X"]), batch_size=kw.get("batch_size"),
+                         drop_last=kw.get("drop_last", True), epochs=kw.get("epochs", 1),
+                         max_steps=kw.get("max_steps"), val_every=kw.get("val_every", 1))
 
 
 def run(task: Task, **overrides):
-    """``fit(**protocol(task, **overrides))`` without early stopping, scored after training.
+    """``fit(**protocol(task, **overrides))`` without early stopping, keeping the weights at
+    every validation check in ``snapshots`` (for scoring them on other sets later).
 
-    Returns the :class:`lrbook.train.FitResult` that ``fit`` would return (same weights, same
-    history, same ``best_step``), with ``snapshots`` holding the weights at every validation
-    check. Instead of scoring the training and validation sets inside the loop, it keeps the
-    weights at each check and scores them all at the end with :func:`lrbook.train.evaluate_many`: with
-    the 18,000 training images scored 250 times per run, this is most of the run time saved.
+    ``fit`` scores the checks after training when there is no early stopping, so this is the
+    plain protocol run; BLAS is held to one thread (see :func:`one_blas_thread`).
     """
     kw = protocol(task, **overrides)
     if kw.get("patience") is not None:
-        raise ValueError("run() has no early stopping; use fit(**protocol(task, early_stopping=True))")
-    steps = check_steps(kw)
+        raise ValueError("run() has no early stopping; use fit(**protocol(task, "
+                         "early_stopping=True))")
+    steps = set(schedule(kw).check_steps().tolist()) | set(kw.get("snapshot_steps", ()))
     with one_blas_thread():
-        res = fit(**{**kw, "X_val": None, "y_val": None, "val_every": int(steps[-1]) or 1,
-                     "snapshot_steps": steps})
-    Ws = [res.snapshots[int(s)] for s in steps]
-    tl, ta = evaluate_many(Ws, kw["X"], kw["y"])
-    if kw.get("X_val") is not None:
-        vl, va = evaluate_many(Ws, kw["X_val"], kw["y_val"])
-        best = int(steps[np.argmin(vl)])
-    else:
-        vl = va = np.full(len(steps), np.nan)
-        best = res.n_steps
-    hist = History(step=steps, epoch=steps / res.steps_per_epoch, train_loss=tl, train_acc=ta,
-                   val_loss=vl, val_acc=va, batch_loss=res.history.batch_loss)
-    return replace(res, history=hist, best_step=best)
-
-
-def slice_scores(W, X, y, *, size):
-    """Loss and accuracy of ``W`` on consecutive slices of ``size`` rows of ``(X, y)``.
-
-    Returns ``(starts, losses, accuracies)``, three arrays with one entry per complete slice.
-    """
-    if not 0 < size <= len(X):
-        raise ValueError(f"size must be in 1..{len(X)}, got {size}")
-    starts = np.arange(0, len(X) - size + 1, size)
-    scores = np.array([evaluate(W, X[s:s + size], y[s:s + size]) for s in starts])
-    return starts, scores[:, 0], scores[:, 1]
+        return fit(**{**kw, "snapshot_steps": sorted(steps)})
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""Tests for lrbook.assignment: the protocol's data preparation, settings and fast scoring."""
+"""Tests for lrbook.protocol: the course protocol's data preparation, settings and runs."""
 import numpy as np
 import pytest
 
-from lrbook import assignment as A
+from lrbook import protocol as A
 from lrbook.data import Dataset
-from lrbook.train import evaluate, fit
+from lrbook.metrics import evaluate
+from lrbook.train import fit
 
 
 def fake_mnist(n_train=900, n_test=400, seed=0):
@@ -89,12 +90,15 @@ def test_protocol_settings(mnist):
     assert (ke["patience"], ke["epochs"], ke["restore_best"], ke["shuffle"]) == (10, 500, True, True)
 
 
-def test_check_steps_match_fit(mnist):
-    t = soft_task(mnist, n_train=700)
-    kw = A.protocol(t, epochs=3, val_every=0.5)
-    assert np.array_equal(A.check_steps(kw), fit(**kw).history.step)
+@pytest.mark.parametrize("val_every", [0.5, 0.57, 0.29, 0.1, 3])
+def test_schedule_check_steps_match_fit(mnist, val_every):
+    # 0.57 and 0.29 of 5 batches per epoch are where a schedule without fit's rounding guard
+    # (int(0.57 * 100) = 56) disagrees with fit
+    t = soft_task(mnist, n_train=640)                      # 5 batches of 128 per epoch
+    kw = A.protocol(t, epochs=3, val_every=val_every)
+    assert np.array_equal(A.schedule(kw).check_steps(), fit(**kw).history.step)
     kw = A.protocol(t, max_steps=7, val_every=3)
-    assert np.array_equal(A.check_steps(kw), [0, 3, 6, 7])
+    assert np.array_equal(A.schedule(kw).check_steps(), [0, 3, 6, 7])
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
@@ -114,15 +118,6 @@ def test_run_refuses_early_stopping(mnist):
         A.run(bin_task(mnist), patience=5)
 
 
-def test_slice_scores(mnist):
-    t = A.softmax_task(mnist, n_train=600, n_val=400)
-    W = 0.01 * np.random.default_rng(2).standard_normal((785, 10))
-    starts, loss, acc = A.slice_scores(W, t.X_val, t.y_val, size=150)
-    assert np.array_equal(starts, [0, 150])                  # the incomplete last slice is left out
-    assert np.isclose(loss[1], evaluate(W, t.X_val[150:300], t.y_val[150:300])[0])
-    assert acc[0] == evaluate(W, t.X_val[:150], t.y_val[:150])[1]
-    with pytest.raises(ValueError, match="size"):
-        A.slice_scores(W, t.X_val, t.y_val, size=0)
 
 
 def test_learning_curve(mnist):

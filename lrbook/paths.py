@@ -1,10 +1,11 @@
-"""Per-class view of a regularisation path: metrics, best penalties, the cost of one global
-penalty, bootstrap intervals, and a coordinate search for one penalty per class.
+"""Per-class view of a regularisation path: best penalties, the cost of one global penalty,
+bootstrap intervals, and a coordinate search for one penalty per class.
 
 Shapes: a path has ``P`` penalties (models); ``log_proba`` is ``(P, N, C)``, the log
 probabilities each model gives to each class for ``N`` evaluation samples; ``y`` ``(N,)`` the
-true labels. Per-class metrics come back as ``(P, C)``: one row per penalty, one column per
-class. "Best" is the lowest deviance or the highest accuracy; ties go to the first index.
+true labels. Per-class metrics (from :mod:`lrbook.metrics`) come back as ``(P, C)``: one row
+per penalty, one column per class. "Best" is the lowest deviance or the highest accuracy; ties
+go to the first index.
 """
 from __future__ import annotations
 
@@ -12,77 +13,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .data import one_hot
-from .model import log_softmax
+from .model import log_softmax, one_hot
 
-__all__ = ["path_log_proba", "per_class_deviance", "per_class_recall", "per_class_precision",
-           "one_vs_all_auc", "sample_deviance", "sample_correct", "Tradeoff", "tradeoff",
-           "bootstrap_best", "index_interval", "SearchResult", "coordinate_search"]
+__all__ = ["path_log_proba", "Tradeoff", "tradeoff", "bootstrap_best", "index_interval",
+           "SearchResult", "coordinate_search"]
 
 
 def path_log_proba(Ws, X):
     """Log class probabilities of every model of a path: ``Ws`` (P, D, C), ``X`` (N, D) ->
     ``(P, N, C)`` float64."""
     return np.stack([log_softmax((X @ W).astype(np.float64)) for W in Ws])
-
-
-def _class_means(values, y, n_classes):
-    """Mean of ``values`` (..., N) over the samples of each class -> (..., C)."""
-    Yoh = one_hot(y, n_classes)                                       # (N, C)
-    return (values @ Yoh) / Yoh.sum(axis=0)
-
-
-def sample_deviance(log_proba, y):
-    """Negative log-likelihood of the true label, ``(P, N, C) -> (P, N)``."""
-    return -log_proba[..., np.arange(len(y)), y]
-
-
-def sample_correct(log_proba, y):
-    """1.0 where the most probable class is the true one, else 0.0: ``(P, N, C) -> (P, N)``."""
-    return (np.argmax(log_proba, axis=-1) == y).astype(np.float64)
-
-
-def per_class_deviance(log_proba, y, n_classes):
-    """Mean deviance of the samples of each class, ``(P, C)``.
-
-    .. math:: \\mathrm{dev}_k = -\\frac{1}{N_k} \\sum_{i: y_i = k} \\log p_{i, k}
-    """
-    return _class_means(sample_deviance(log_proba, y), y, n_classes)
-
-
-def per_class_recall(log_proba, y, n_classes):
-    """Per-class accuracy (recall), ``(P, C)``: the share of class ``k`` predicted as ``k``."""
-    return _class_means(sample_correct(log_proba, y), y, n_classes)
-
-
-def per_class_precision(log_proba, y, n_classes):
-    """Per-class precision, ``(P, C)``: the share of predictions of ``k`` that are right
-    (NaN for a class never predicted)."""
-    pred = np.argmax(log_proba, axis=-1)                             # (P, N)
-    Poh = np.eye(n_classes)[pred]                                    # (P, N, C)
-    right = (pred == y)[..., None] * Poh
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return right.sum(axis=-2) / Poh.sum(axis=-2)
-
-
-def one_vs_all_auc(log_proba, y, n_classes):
-    """Area under the ROC curve of "class k versus the rest", scored by ``p_k``, ``(P, C)``.
-
-    The one-versus-all view of Balestriero et al. (2022) judges each output on its own: how well
-    class ``k``'s probability separates class ``k`` from every other class. The AUC (the
-    probability that a random sample of ``k`` scores higher than a random other sample; ties
-    count one half) needs no threshold, which a 10 %-positive binary accuracy would. Computed
-    from ranks (Mann-Whitney).
-    """
-    from scipy.stats import rankdata
-    P = log_proba.shape[0]
-    out = np.empty((P, n_classes))
-    for k in range(n_classes):
-        pos = y == k
-        n_pos, n_neg = pos.sum(), (~pos).sum()
-        r = rankdata(log_proba[..., k], axis=-1)                     # (P, N), average ties
-        out[:, k] = (r[:, pos].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    return out
 
 
 class Tradeoff(NamedTuple):
@@ -111,7 +51,8 @@ def tradeoff(per_class, counts, *, higher_is_better, chosen=None) -> Tradeoff:
 
     Parameters
     ----------
-    per_class : (P, C) a per-class metric along the path (e.g. :func:`per_class_recall`).
+    per_class : (P, C) a per-class metric along the path (e.g.
+        :func:`lrbook.metrics.per_class_recall`).
     counts : (C,) samples of each class; the overall metric is the count-weighted mean.
     higher_is_better : True for accuracies, False for deviances.
     chosen : index of the global penalty; default the best overall value of the same metric.
@@ -137,8 +78,8 @@ def bootstrap_best(per_sample, y, n_classes, *, higher_is_better, n_boot=1000, s
 
     Parameters
     ----------
-    per_sample : (P, N) a per-sample score along the path (:func:`sample_deviance` or
-        :func:`sample_correct`).
+    per_sample : (P, N) a per-sample score along the path
+        (:func:`lrbook.metrics.sample_deviance` or :func:`lrbook.metrics.sample_correct`).
     y : (N,) labels of the evaluation samples.
     higher_is_better : as in :func:`tradeoff`.
     n_boot : number of resamples (drawn with replacement, size N, from
