@@ -137,8 +137,8 @@ def test_pasted_numbers_are_glued_in_the_chapter(path):
     text = path.read_text()
     pasted = {m.split(":")[0] for m in re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", text)}
     pasted |= set(re.findall(r"```\{glue(?::\w+)?\} (\S+)", text))
-    glued = set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", text))
-    glued |= set(re.findall(r"glue\(\s*f[\"']([^\"'{]+)\{", text))   # glue(f"name_{k}", ...)
+    glued = set(re.findall(r"glue(?:_seconds)?\(\s*[\"']([^\"']+)[\"']", text))
+    glued |= set(re.findall(r"glue(?:_seconds)?\(\s*f[\"']([^\"'{]+)\{", text))   # glue(f"name_{k}", ...)
     prefixes = tuple(glued)
     missing = [k for k in pasted if k not in glued and not k.startswith(prefixes)]
     assert not missing, f"{path.name} pastes keys it never glues: {sorted(missing)}"
