@@ -9,7 +9,9 @@ import the I/O module):
   :mod:`~lrbook.gradcheck` (finite differences and autograd checks);
 * scoring and fitting: :mod:`~lrbook.metrics` (every loss/accuracy/per-class score),
   :mod:`~lrbook.train` (the trainer ``fit`` and its ``Schedule``), :mod:`~lrbook.solver`
-  (L-BFGS: to convergence, regularisation paths, iterate traces), :mod:`~lrbook.mlp`
+  (L-BFGS: to convergence, regularisation paths, iterate traces), :mod:`~lrbook.optim`
+  (optimisers watched from outside: loss against passes over the data and seconds),
+  :mod:`~lrbook.mlp`
   (a small autograd network used as a frozen feature extractor);
 * studies: :mod:`~lrbook.weights` (class means and the first step, image measures of weights),
   :mod:`~lrbook.paths` (per-class view of a regularisation path), :mod:`~lrbook.protocol`
