@@ -1,15 +1,21 @@
-"""The course assignment's protocol on MNIST: its data preparation, its training settings, and
-the learning curve it asks for.
+"""The course assignment's protocol on MNIST: its data preparation, its training settings,
+early stopping judged after the fact, and the learning curve it asks for.
 
 The assignment (2022 edition) trains on the first 18,000 MNIST training images, pixels scaled to
 [-1, 1] (``x / 127.5 - 1``) with a bias column appended, weights starting at zero.
 
-* Binary task: digit 2 (target 1) against digit 3 (target 0), taken from those 18,000 images;
-  validation = the 2s and 3s among the first 2,000 MNIST test images.
+* Data: every chapter first keeps the first ``N_COMMON`` (20,000) training images with
+  :func:`first_training_images`. The offline copy of MNIST holds exactly those; the official
+  file holds 60,000. Selecting them explicitly makes every result the same with either copy.
+* Binary task: digit 2 (target 1) against digit 3 (target 0), taken from the first 18,000
+  training images; validation = the 2s and 3s among the first (``val="first"``) or the last
+  (``val="last"``) 2,000 MNIST test images. Answers to the assignment use both.
 * Softmax task: all ten digits; validation = the last ``n_val`` (2,000) MNIST test images.
 * Mini-batch SGD: batch 128, incomplete last batch dropped, validation every 20% of an epoch.
   Binary: lr 0.05, 50 epochs, no shuffling; softmax: lr 0.01, 50 epochs, shuffling.
-* Early stopping: patience of 10 validation checks, up to 500 epochs.
+* Early stopping: patience of 10 validation checks, up to 500 epochs. Training does not depend
+  on the validation set, so :func:`early_stopping` finds where the rule would have stopped a
+  run made by :func:`run`, for any validation set, without training again.
 
 ``binary_task`` and ``softmax_task`` return a :class:`Task`; ``protocol`` gives the keyword
 arguments of :func:`lrbook.train.fit` for a task, which a chapter may override one by one.
@@ -19,20 +25,25 @@ The only difference from the assignment: ``lrbook`` never penalises the bias row
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .data import scale_pm1
-from .metrics import evaluate
+from .metrics import evaluate, evaluate_many
 from .model import add_bias
 from .train import Schedule, fit
 
-__all__ = ["Task", "N_TRAIN", "N_VAL", "BATCH_SIZE", "VAL_EVERY", "PATIENCE", "MAX_EPOCHS",
-           "prepare", "binary_task", "softmax_task", "protocol", "schedule", "run",
-           "one_blas_thread", "LearningCurve", "learning_curve"]
+__all__ = ["Task", "N_COMMON", "N_TRAIN", "N_VAL", "VAL_SPLITS", "BATCH_SIZE", "VAL_EVERY",
+           "PATIENCE", "MAX_EPOCHS", "first_training_images", "prepare", "binary_task",
+           "softmax_task", "protocol", "schedule", "run", "one_blas_thread", "EarlyStop",
+           "stopping_point", "early_stopping", "LearningCurve", "learning_curve"]
 
+N_COMMON = 20_000       # training images every MNIST copy holds (the offline copy's all)
 N_TRAIN = 18_000        # training images used: the first 18,000 of the official training set
+VAL_SPLITS = ("first", "last")   # where the binary task's validation images come from
 N_VAL = 2_000           # size of the validation pool (binary) / validation set (softmax)
 BATCH_SIZE = 128
 VAL_EVERY = 0.2         # a validation check every 20% of an epoch
@@ -62,6 +73,19 @@ class Task:
         return self.kind == "binary"
 
 
+def first_training_images(mnist, n=N_COMMON):
+    """``mnist`` (a :class:`lrbook.data.Dataset`) with only its first ``n`` training images.
+
+    The test images are kept whole. The official training file has 60,000 images and the
+    offline copy its first 20,000, so with the default ``n`` every selection made from the
+    result, and every number computed from it, is the same whichever copy was loaded.
+    """
+    if not 0 < n <= len(mnist.X_train):
+        raise ValueError(f"n must be in 1..{len(mnist.X_train)} (the training images in this "
+                         f"copy of the data), got {n}")
+    return dataclasses.replace(mnist, X_train=mnist.X_train[:n], y_train=mnist.y_train[:n])
+
+
 def prepare(images):
     """``uint8`` images ``(N, 784)`` -> the assignment's inputs: ``x / 127.5 - 1``, bias column last."""
     return add_bias(scale_pm1(images))
@@ -75,17 +99,23 @@ def _check_counts(mnist, n_train, n_val):
         raise ValueError(f"n_val must be in 1..{len(mnist.X_test)} (the test images), got {n_val}")
 
 
-def binary_task(mnist, *, positive=2, negative=3, n_train=N_TRAIN, n_val=N_VAL) -> Task:
+def binary_task(mnist, *, positive=2, negative=3, n_train=N_TRAIN, n_val=N_VAL,
+                val="first") -> Task:
     """Digit ``positive`` (label 1) against ``negative`` (label 0).
 
     Training: those two digits among the first ``n_train`` training images; validation: those
-    two digits among the first ``n_val`` test images. ``mnist`` is a :class:`lrbook.data.Dataset`.
+    two digits among the first (``val="first"``) or the last (``val="last"``) ``n_val`` test
+    images. ``mnist`` is a :class:`lrbook.data.Dataset`.
     """
     _check_counts(mnist, n_train, n_val)
     if positive == negative:
         raise ValueError(f"positive and negative must be different digits, got {positive} twice")
-    tr = np.flatnonzero(np.isin(mnist.y_train[:n_train], (positive, negative)))
-    va = np.flatnonzero(np.isin(mnist.y_test[:n_val], (positive, negative)))
+    if val not in VAL_SPLITS:
+        raise ValueError(f"val must be one of {VAL_SPLITS}, got {val!r}")
+    pair = (positive, negative)
+    tr = np.flatnonzero(np.isin(mnist.y_train[:n_train], pair))
+    start = 0 if val == "first" else len(mnist.y_test) - n_val
+    va = start + np.flatnonzero(np.isin(mnist.y_test[start:start + n_val], pair))
     return Task(kind="binary",
                 X_train=prepare(mnist.X_train[tr]),
                 y_train=(mnist.y_train[tr] == positive).astype(np.int64),
@@ -165,6 +195,65 @@ def run(task: Task, **overrides):
         return fit(**{**kw, "snapshot_steps": sorted(steps)})
 
 
+class EarlyStop(NamedTuple):
+    """Where early stopping ends a run: the check whose weights it returns and the check at
+    which it stops (steps and epochs), the returned weights, and the validation loss at every
+    check of the whole run, ``(K,)`` (the rule looks only at those up to ``stop_step``)."""
+    best_step: int
+    stop_step: int
+    best_epoch: float
+    stop_epoch: float
+    W: np.ndarray
+    val_loss: np.ndarray
+
+
+def stopping_point(val_loss, *, patience=PATIENCE):
+    """Indices ``(best, stop)`` of the checks where :func:`lrbook.train.fit`'s early stopping
+    would return the weights and stop, for a run whose validation losses were ``val_loss``.
+
+    The rule: stop at the first check that ends ``patience`` checks in a row without a loss
+    strictly below the lowest so far; return the weights of that lowest check. ``stop`` is
+    None if the rule never fires.
+    """
+    best, lowest, since = 0, np.inf, 0
+    for i, v in enumerate(val_loss):
+        if v < lowest:
+            best, lowest, since = i, v, 0
+        else:
+            since += 1
+            if since >= patience:
+                return best, i
+    return best, None
+
+
+def early_stopping(result, X_val, y_val, *, patience=PATIENCE) -> EarlyStop:
+    """Early stopping judged on ``(X_val, y_val)`` for a run made without it.
+
+    ``result`` is the :class:`lrbook.train.FitResult` of :func:`run`, which keeps the weights
+    at every check. Training never looks at the validation set, so ``fit`` with
+    ``patience=patience`` (and ``restore_best``) would have followed this very run up to the
+    stopping check: one run serves every validation set. Raises ``ValueError`` if the rule does
+    not fire within the run (train longer).
+
+    Returns
+    -------
+    EarlyStop
+    """
+    steps = np.array(sorted(result.snapshots))
+    checks = result.history.step
+    if not np.all(np.isin(checks, steps)):
+        raise ValueError("result must keep the weights at every check: make it with run()")
+    val_loss = evaluate_many([result.snapshots[s] for s in checks], X_val, y_val)[0]
+    best, stop = stopping_point(val_loss, patience=patience)
+    if stop is None:
+        raise ValueError(f"early stopping with patience {patience} does not fire within the "
+                         f"run's {result.epochs:g} epochs: train for more epochs")
+    spe = result.steps_per_epoch
+    return EarlyStop(best_step=int(checks[best]), stop_step=int(checks[stop]),
+                     best_epoch=float(checks[best] / spe), stop_epoch=float(checks[stop] / spe),
+                     W=result.snapshots[checks[best]], val_loss=val_loss)
+
+
 @dataclass(frozen=True)
 class LearningCurve:
     """Scores of models trained on random subsets. Arrays are ``(len(sizes), len(seeds))``."""
@@ -176,16 +265,23 @@ class LearningCurve:
     test_loss: np.ndarray
 
 
-def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, **fit_overrides) -> LearningCurve:
+def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, known=None,
+                   **fit_overrides) -> LearningCurve:
     """Train on random subsets of ``task``'s training set and score each model on a test set.
 
     For each size ``n`` and each seed, ``n`` training rows are drawn without replacement with
     ``np.random.default_rng(seed)``, and a model is fitted on them alone under the task's
     protocol for exactly ``steps`` updates (the same budget for every size; batches of
     ``min(128, n)``), without a validation set. A size equal to the whole training set uses it
-    whole for every seed (the seed then changes only the shuffling). Training scores are
-    measured on the subset itself.
+    whole for every seed (the seed then changes only the shuffling): that model is the one
+    ``run(task, seed=seed, max_steps=steps)`` trains. Training scores are measured on the
+    subset itself.
+
+    ``known`` maps ``(size, seed)`` to the weights of a model already trained exactly so (for
+    instance ``{(len(task.X_train), 0): run(task).W}`` when ``steps`` is that run's number of
+    updates); it is scored, not trained again.
     """
+    known = {} if known is None else {(int(n), int(s)): W for (n, s), W in known.items()}
     sizes = np.asarray(sizes, dtype=int)
     seeds = np.asarray(seeds, dtype=int)
     n_all = len(task.X_train)
@@ -198,6 +294,11 @@ def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, **fit_ove
         for j, seed in enumerate(seeds):
             rows = np.sort(np.random.default_rng(seed).choice(n_all, size=n, replace=False))
             X, y = task.X_train[rows], task.y_train[rows]
+            if (int(n), int(seed)) in known:
+                W = known[int(n), int(seed)]
+                (trl, tra), (tel, tea) = evaluate(W, X, y), evaluate(W, X_test, y_test)
+                out[:, i, j] = tra, tea, trl, tel
+                continue
             kw = protocol(task, X=X, y=y, seed=int(seed), batch_size=min(BATCH_SIZE, int(n)),
                           max_steps=int(steps), X_val=None, y_val=None, val_every=int(steps))
             kw.update(fit_overrides)

@@ -1,4 +1,6 @@
 """Tests for lrbook.protocol: the course protocol's data preparation, settings and runs."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,28 @@ def test_binary_task_rows_and_labels(mnist):
     assert np.allclose(t.X_train, A.prepare(mnist.X_train[want_tr]))
     assert np.allclose(t.X_val, A.prepare(mnist.X_test[want_va]))
     assert t.binary and t.class_names == ("3", "2")
+
+
+def test_binary_task_validation_from_the_last_test_images(mnist):
+    t = A.binary_task(mnist, n_train=600, n_val=150, val="last")
+    want_va = 250 + np.flatnonzero(np.isin(mnist.y_test[250:], (2, 3)))
+    assert np.array_equal(t.val_index, want_va)
+    assert np.array_equal(t.y_val, (mnist.y_test[want_va] == 2).astype(int))
+    assert np.allclose(t.X_val, A.prepare(mnist.X_test[want_va]))
+    first = A.binary_task(mnist, n_train=600, n_val=150)
+    assert np.array_equal(t.train_index, first.train_index)     # only validation changes
+    with pytest.raises(ValueError, match="val must be one of"):
+        A.binary_task(mnist, n_train=600, n_val=150, val="middle")
+
+
+def test_first_training_images_keeps_a_prefix_and_every_test_image(mnist):
+    m = A.first_training_images(mnist, n=700)
+    assert np.array_equal(m.X_train, mnist.X_train[:700])
+    assert np.array_equal(m.y_train, mnist.y_train[:700])
+    assert m.X_test is mnist.X_test and m.y_test is mnist.y_test
+    assert (m.class_names, m.source) == (mnist.class_names, mnist.source)
+    with pytest.raises(ValueError, match="training images in this copy"):
+        A.first_training_images(mnist)                  # 900 < the default 20,000
 
 
 def test_softmax_task_takes_first_train_and_last_test(mnist):
@@ -118,6 +142,41 @@ def test_run_refuses_early_stopping(mnist):
         A.run(bin_task(mnist), patience=5)
 
 
+def test_stopping_point():
+    # lowest at index 1; indices 2, 3, 4 fail to beat it -> patience 3 stops at 4
+    assert A.stopping_point([3.0, 1.0, 1.0, 2.0, 1.5, 0.5], patience=3) == (1, 4)
+    assert A.stopping_point([3.0, 1.0, 1.0, 2.0, 0.5, 0.4], patience=3) == (5, None)
+    assert A.stopping_point([1.0, 1.0], patience=1) == (0, 1)     # a tie is no improvement
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("val", ["first", "last"])
+def test_early_stopping_after_the_fact_is_fit_with_patience(mnist, shuffle, val):
+    # 30% of the training 2s and 3s swap labels, so that the validation loss turns up and
+    # early stopping fires within a few epochs
+    flip = np.random.default_rng(1).random(len(mnist.y_train)) < 0.3
+    noisy = dataclasses.replace(mnist, y_train=np.where(
+        flip & np.isin(mnist.y_train, (2, 3)), 5 - mnist.y_train, mnist.y_train))
+    t = A.binary_task(noisy, n_train=900, n_val=200, val=val)
+    kw = dict(shuffle=shuffle, seed=5, batch_size=32)
+    ref = fit(**A.protocol(t, early_stopping=True, **kw))
+    assert ref.stopped_early and ref.best_step > 0
+    other = A.binary_task(noisy, n_train=900, n_val=200,
+                          val="last" if val == "first" else "first")
+    r = A.run(other, epochs=ref.epochs + 3, **kw)            # validated on the other split
+    es = A.early_stopping(r, t.X_val, t.y_val)
+    assert (es.stop_step, es.best_step) == (ref.n_steps, ref.best_step)
+    assert es.stop_epoch == ref.epochs and np.array_equal(es.W, ref.W)
+    assert np.allclose(es.val_loss[:len(ref.history.step)], ref.history.val_loss)
+    with pytest.raises(ValueError, match="does not fire"):
+        A.early_stopping(r, t.X_val, t.y_val, patience=10_000)
+
+
+def test_early_stopping_needs_the_weights_at_every_check(mnist):
+    t = bin_task(mnist)
+    r = fit(**A.protocol(t, epochs=2))
+    with pytest.raises(ValueError, match="every check"):
+        A.early_stopping(r, t.X_val, t.y_val)
 
 
 def test_learning_curve(mnist):
@@ -131,3 +190,16 @@ def test_learning_curve(mnist):
     assert again.test_acc[0, 0] == lc.test_acc[0, 1]                  # seeded: reproducible
     with pytest.raises(ValueError, match="sizes"):
         A.learning_curve(t, t.X_val, t.y_val, sizes=[601], seeds=[0], steps=5)
+
+
+def test_learning_curve_on_the_whole_set_is_the_protocol_run_and_known_models_are_reused(mnist):
+    t = A.softmax_task(mnist, n_train=600, n_val=200)
+    r = A.run(t, seed=1, max_steps=40)
+    whole = A.learning_curve(t, t.X_val, t.y_val, sizes=[600], seeds=[1], steps=40)
+    assert np.isclose(whole.test_acc[0, 0], evaluate(r.W, t.X_val, t.y_val)[1])
+    assert np.isclose(whole.test_loss[0, 0], evaluate(r.W, t.X_val, t.y_val)[0])
+    reused = A.learning_curve(t, t.X_val, t.y_val, sizes=[20, 600], seeds=[1], steps=40,
+                              known={(600, 1): r.W})
+    assert np.array_equal(reused.test_loss[1], whole.test_loss[0])
+    again = A.learning_curve(t, t.X_val, t.y_val, sizes=[20], seeds=[1], steps=40)
+    assert np.array_equal(reused.test_loss[0], again.test_loss[0])
