@@ -20,14 +20,17 @@ Layers (as scikit-learn splits ``sklearn/_loss`` from ``linear_model/_linear_los
    deviance with respect to the logits). Every other module composes these instead of writing
    ``logaddexp`` or a log-sum-exp again;
 2. *linear*: the losses and gradients of ``X @ W``, which lift the pointwise pieces once
-   (``X.T @ residual / N + l2 * W``). :func:`cross_entropy_and_grad` is the documented fast path
-   (one pass, in place); the others compose the pointwise functions.
+   (``X.T @ residual / N + l2 * W``). :func:`softmax_step` (and :func:`cross_entropy_and_grad`)
+   is the documented fast path (one pass over ``X``, compiled when numba is there); the others
+   compose the pointwise functions.
 
 The loss functions are written with ``autograd.numpy`` so that ``autograd.grad`` can
 differentiate them; the hand-derived gradients use plain NumPy and are what the trainer runs.
 Everything is numerically stable: logits of +-1e4 give finite losses and gradients.
 Inner functions trust their inputs; public entry points validate once (:mod:`lrbook._checks`).
 """
+from typing import NamedTuple
+
 import autograd.numpy as anp
 import numpy as np
 
@@ -37,6 +40,7 @@ __all__ = [
     "binary_deviance", "softmax_deviance", "residual_from_logits",
     "binary_cross_entropy", "binary_cross_entropy_grad", "binary_cross_entropy_and_grad",
     "cross_entropy", "cross_entropy_grad", "cross_entropy_and_grad",
+    "Step", "softmax_step", "binary_step",
     "l2_penalty", "predict_proba", "predict", "deviance_per_sample",
     "labels_from_logits", "deviance_from_logits",
 ]
@@ -131,6 +135,18 @@ def _l2_grad(W, l2):
     return G
 
 
+class Step(NamedTuple):
+    """What one pass over ``X`` gives at weights ``W`` (:func:`softmax_step`,
+    :func:`binary_step`): the penalised ``loss`` (float64) and its gradient ``grad``
+    ``(D, C)`` in the dtype of ``X``, and, from the same logits, the unpenalised mean
+    ``deviance`` and the ``accuracy`` (share of rows whose largest logit is the class of
+    ``Y``)."""
+    loss: float
+    grad: np.ndarray
+    deviance: float
+    accuracy: float
+
+
 # --- binary model ---------------------------------------------------------------------------
 
 def binary_cross_entropy(w, X, y, l2=0.0):
@@ -151,12 +167,23 @@ def binary_cross_entropy_grad(w, X, y, l2=0.0):
 
 
 def binary_cross_entropy_and_grad(w, X, y, l2=0.0):
-    """Loss and gradient of the binary model from one pass over ``X``."""
+    """Loss (float64) and gradient of the binary model from one pass over ``X``."""
+    step = binary_step(w, X, y, l2)
+    return step.loss, step.grad
+
+
+def binary_step(w, X, y, l2=0.0):
+    """Loss, gradient and training scores (:class:`Step`) of the binary model from one
+    product ``X @ w`` and one ``X.T @ r``; the deviance is summed in float64."""
     z = X @ w                                            # (N,)
-    loss = np.mean(binary_deviance(z, y)) + l2_penalty(w, l2)
+    deviance = float(np.mean(binary_deviance(z, y), dtype=np.float64))
+    loss = deviance + float(l2_penalty(w.astype(np.float64), l2))
+    n = X.shape[0]
+    hits = np.count_nonzero((z > 0) == (y == 1))
     r = residual_from_logits(z, y)                       # (N,) residuals  y_hat - y
-    grad = X.T @ r / X.shape[0] + _l2_grad(w, l2)
-    return loss, grad
+    grad = X.T @ r / n + _l2_grad(w, l2)
+    return Step(loss=np.float64(loss), grad=grad, deviance=deviance,
+                accuracy=hits / n if n else np.nan)
 
 
 # --- softmax model --------------------------------------------------------------------------
@@ -176,13 +203,38 @@ def cross_entropy_grad(W, X, Y, l2=0.0):
     return cross_entropy_and_grad(W, X, Y, l2)[1]
 
 
-def cross_entropy_and_grad(W, X, Y, l2=0.0):
-    """Loss and gradient of the softmax model from one pass over ``X`` (the trainer's hot path).
+def softmax_step(W, X, Y, l2=0.0) -> Step:
+    """Loss, gradient and training scores of the softmax model from one pass over ``X``.
 
-    Costs the two matrix products ``X @ W`` and ``X.T @ G`` plus O(N C) work done in place.
+    The trainer's and the solver's hot path. For large C-ordered float arrays it runs the
+    fused compiled kernel of :mod:`lrbook._kernels` (logits, softmax and gradient block by
+    block while the block is in cache: one read of ``X`` instead of the two of
+    ``X @ W`` and ``X.T @ G``); otherwise, or without numba, the NumPy path below, which agrees
+    to float rounding. Sums over samples are accumulated in float64 in both, so the float32
+    loss is as precise as its per-sample terms.
     """
+    from . import _kernels
+    n = X.shape[0]
+    fused = _kernels.softmax_pass(W, X, Y)
+    if fused is not None:
+        dev_sum, hits, grad = fused
+        grad /= n
+    else:
+        dev_sum, hits, grad = _softmax_pass_numpy(W, X, Y)
+    deviance = dev_sum / n
+    loss = deviance + float(l2_penalty(W.astype(np.float64), l2))
+    if np.any(l2):
+        grad[:-1] += l2 * W[:-1]
+    return Step(loss=np.float64(loss), grad=grad, deviance=deviance,
+                       accuracy=hits / n if n else np.nan)
+
+
+def _softmax_pass_numpy(W, X, Y):
+    """NumPy twin of :func:`lrbook._kernels.softmax_pass`: ``(deviance sum (float64), hits,
+    X.T @ (P - Y) / N)``. Two matrix products plus O(N C) work done in place."""
     n = X.shape[0]
     Z = X @ W                                            # (N, C)
+    hits = int(np.count_nonzero(labels_from_logits(Z) == Y.argmax(axis=1)))
     # Row maxima: for a handful of classes, column by column gives the same values as
     # Z.max(axis=1) several times faster (NumPy reduces a short contiguous axis slowly).
     if Z.shape[1] <= 32:
@@ -195,14 +247,19 @@ def cross_entropy_and_grad(W, X, Y, l2=0.0):
     yz = np.einsum("nc,nc->n", Y, Z)                     # (N,) shifted logit of the true class
     np.exp(Z, out=Z)
     s = Z.sum(axis=1)                                    # (N,)
-    loss = (np.log(s).sum() - yz.sum()) / n + l2_penalty(W, l2)
+    dev_sum = float(np.log(s).sum(dtype=np.float64) - yz.sum(dtype=np.float64))
     Z /= s[:, None]                                      # softmax probabilities
     Z -= Y                                               # G = P - Y, (N, C)
     grad = X.T @ Z                                       # (D, C)
     grad /= n
-    if np.any(l2):
-        grad[:-1] += l2 * W[:-1]
-    return loss, grad
+    return dev_sum, hits, grad
+
+
+def cross_entropy_and_grad(W, X, Y, l2=0.0):
+    """Loss (float64) and gradient (dtype of ``X``) of the softmax model from one pass over
+    ``X``: :func:`softmax_step` without the scores."""
+    step = softmax_step(W, X, Y, l2)
+    return step.loss, step.grad
 
 
 # --- prediction -----------------------------------------------------------------------------

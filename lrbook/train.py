@@ -4,9 +4,12 @@ One entry point, :func:`fit`. It validates its inputs once, then runs a plain lo
 prints nor plots: it records a :class:`History`, keeps weight snapshots at requested steps,
 checks a validation set every ``val_every`` steps, stops early on a patience counted in
 validation checks, and stops with :class:`DivergenceError` if the loss stops being finite.
-When and how often it checks is a :class:`Schedule`. Without early stopping nothing inside
-the loop needs the scores, so the weights at the checks are kept and scored together at the
-end (:func:`lrbook.metrics.evaluate_many`), which is several times faster.
+When and how often it checks is a :class:`Schedule`. A full-batch step's one pass over the
+training set (:func:`lrbook.model.softmax_step`) also gives the training loss and accuracy of
+the weights it starts from, so a check takes them from the next step instead of reading the
+data again. Without early stopping nothing inside the loop needs the validation scores, so the
+weights at the checks are kept and scored together at the end
+(:func:`lrbook.metrics.evaluate_many`), which is several times faster.
 
 Vocabulary: a *step* is one weight update on one batch; an *epoch* is one pass over the
 training set (``steps_per_epoch`` steps). Full-batch gradient descent is ``batch_size=None``:
@@ -201,7 +204,7 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     W = (np.zeros(shape, dtype=X.dtype) if W0 is None
          else check_weights(W0, shape, X.dtype))
     T = y.astype(X.dtype) if binary else model.one_hot(y, n_classes, dtype=X.dtype)
-    loss_and_grad = model.binary_cross_entropy_and_grad if binary else model.cross_entropy_and_grad
+    step_at = model.binary_step if binary else model.softmax_step
 
     rng = np.random.default_rng(seed)
     snap_at = set(int(s) for s in snapshot_steps)
@@ -211,17 +214,22 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     # check and score them all at the end, several snapshots per pass over the data.
     deferred = patience is None
     at_checks = {}                        # step -> weights (deferred scoring)
+    train_at = {}                         # step -> (loss, accuracy) from that step's own pass
     rec = {k: [] for k in ("step", "train_loss", "train_acc", "val_loss", "val_acc")}
     best = (np.inf, 0, W.copy())          # (val loss, step, weights)
     since_best = 0
     stopped_early = False
 
-    def check(step):
+    def check(step, train=None):
+        """Record the check after ``step`` updates; ``train`` the training scores if a
+        full-batch step already computed them from its logits. True means stop early."""
         nonlocal best, since_best
         if deferred:
-            at_checks[step] = W.copy()
+            if has_val:
+                at_checks[step] = W.copy()
+            train_at[step] = train if train is not None else evaluate(W, X, y)
             return False
-        tl, ta = evaluate(W, X, y)
+        tl, ta = train if train is not None else evaluate(W, X, y)
         vl, va = evaluate(W, X_val, y_val)
         for k, v in zip(rec, (step, tl, ta, vl, va)):
             rec[k].append(v)
@@ -233,15 +241,15 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
 
     def result(n_done):
         if deferred:
-            steps = np.array(sorted(at_checks), dtype=np.int64)
-            Ws = [at_checks[s] for s in steps]
-            tl, ta = evaluate_many(Ws, X, y) if len(Ws) else (np.empty(0), np.empty(0))
-            if has_val and len(Ws):
-                vl, va = evaluate_many(Ws, X_val, y_val)
+            steps = np.array(sorted(train_at), dtype=np.int64)
+            tl = np.array([train_at[s][0] for s in steps], dtype=np.float64)
+            ta = np.array([train_at[s][1] for s in steps], dtype=np.float64)
+            if has_val and len(steps):
+                vl, va = evaluate_many([at_checks[s] for s in steps], X_val, y_val)
             else:
                 vl = va = np.full(len(steps), np.nan)
             h = dict(step=steps, train_loss=tl, train_acc=ta, val_loss=vl, val_acc=va)
-            best_step = int(steps[np.argmin(vl)]) if has_val and len(Ws) else n_done
+            best_step = int(steps[np.argmin(vl)]) if has_val and len(steps) else n_done
         else:
             h = {k: np.asarray(v) for k, v in rec.items()}
             best_step = best[1]
@@ -259,21 +267,33 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
         from tqdm.auto import tqdm
         bar = tqdm(total=total, unit="step", leave=False)
 
-    check(0)
+    # A full-batch step's pass over X also scores the weights it starts from, so the check
+    # after `step` updates waits for the next step and takes its scores from that step's
+    # logits (no second pass); only the last check, with no step after it, makes its own.
+    full = bs == n
+    due = 0 if full else None             # step whose check waits for the next full batch
+    if not full:
+        check(0)
     step = 0
     order = np.arange(n)
     # Overflow here only ever means divergence, which is detected and reported below as a
     # DivergenceError; numpy's RuntimeWarnings on the way there would only be noise.
     with np.errstate(over="ignore", invalid="ignore"):
         while step < total and not stopped_early:
-            if shuffle and bs < n:           # a full batch's gradient does not depend on the order
+            if shuffle and not full:         # a full batch's gradient does not depend on the order
                 order = rng.permutation(n)
             for b in range(steps_per_epoch):
                 if step >= total:
                     break
                 idx = order[b * bs:(b + 1) * bs]
-                Xb, Tb = (X, T) if bs == n else (X[idx], T[idx])
-                loss, grad = loss_and_grad(W, Xb, Tb, l2)
+                Xb, Tb = (X, T) if full else (X[idx], T[idx])
+                out = step_at(W, Xb, Tb, l2)
+                if due is not None:
+                    due = None
+                    if check(step, (out.deviance, out.accuracy)):
+                        stopped_early = True
+                        break
+                loss, grad = out.loss, out.grad
                 grad *= lr                   # the step, in place: grad is a fresh array
                 if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
                     if bar is not None:
@@ -295,9 +315,13 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
                 if bar is not None:
                     bar.update(1)
                 if sched.is_check(step):
-                    if check(step):
+                    if full:
+                        due = step
+                    elif check(step):
                         stopped_early = True
                         break
+        if due is not None and not stopped_early and check(due):
+            stopped_early = True
     if bar is not None:
         bar.close()
     _warn_if_loss_grew(batch_loss[:step], steps_per_epoch, lr)

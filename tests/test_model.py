@@ -279,3 +279,81 @@ def test_one_hot():
         model.one_hot([0, 3], 3)
     with pytest.raises(ValueError):
         model.one_hot([-1, 0], 3)
+
+
+# --- the fused kernel (lrbook._kernels) against the NumPy path -------------------------------
+
+@pytest.fixture
+def kernel_always(monkeypatch):
+    """Route every softmax step through the compiled kernel, however small the data."""
+    pytest.importorskip("numba")
+    from lrbook import _kernels
+    monkeypatch.setattr(_kernels, "_MIN_ROWS", 1)
+    assert _kernels.available()
+    return _kernels
+
+
+def _random_case(n, d, c, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.random((n, d)), np.ones((n, 1))]).astype(dtype)
+    W = rng.standard_normal((d + 1, c)).astype(dtype)
+    y = rng.integers(0, c, n)
+    return W, X, one_hot(y, c, dtype=dtype), y
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, d, c", [(1, 3, 2), (7, 5, 3), (8, 4, 10), (9, 6, 11),
+                                     (2051, 30, 10), (5003, 20, 7)])
+def test_kernel_matches_numpy_path(kernel_always, dtype, n, d, c):
+    W, X, Y, y = _random_case(n, d, c, dtype)
+    l2 = np.linspace(0.0, 0.5, c).astype(dtype)
+    dev_np, hits_np, g_np = model._softmax_pass_numpy(W, X, Y)
+    fused = kernel_always.softmax_pass(W, X, Y)
+    assert fused is not None
+    dev_k, hits_k, g_k = fused
+    g_k = g_k / n
+    assert g_k.dtype == dtype and g_k.shape == W.shape
+    tol = 1e-12 if dtype == np.float64 else 2e-6          # float32 rounding of the products
+    assert relative_error(g_k, g_np) < tol
+    assert dev_k == pytest.approx(dev_np, rel=tol)
+    assert hits_k == hits_np == np.sum(model.predict(W, X) == y)
+    step = model.softmax_step(W, X, Y, l2)
+    assert step.loss == pytest.approx(model.cross_entropy(W.astype(float), X.astype(float),
+                                                          Y.astype(float), l2.astype(float)),
+                                      rel=10 * tol)
+    assert step.accuracy == pytest.approx(np.mean(model.predict(W, X) == y))
+
+
+def test_kernel_gradient_matches_autograd(kernel_always, softmax_case):
+    W, X, Y = softmax_case
+    for l2 in L2_SOFTMAX:
+        loss, g = model.cross_entropy_and_grad(W, X, Y, l2)
+        g_ad = autograd.grad(model.cross_entropy)(W, X, Y, l2)
+        assert relative_error(g, g_ad) < 1e-10
+        assert loss == pytest.approx(model.cross_entropy(W, X, Y, l2), rel=1e-13)
+
+
+def test_kernel_is_stable_and_propagates_nan(kernel_always):
+    W, X, Y, _ = _random_case(20, 3, 4, np.float64)
+    step = model.softmax_step(1e4 * W, X, Y)                  # logits of order 1e4
+    assert np.isfinite(step.loss) and np.all(np.isfinite(step.grad))
+    W[0, 1] = np.nan
+    assert np.isnan(model.softmax_step(W, X, Y).loss)
+
+
+def test_float32_loss_is_summed_in_float64():
+    """Both paths: the loss of a large float32 problem carries no float32 summation error."""
+    W, X, Y, _ = _random_case(20_000, 10, 5, np.float32, seed=3)
+    exact = model.cross_entropy(W.astype(float), X.astype(float), Y.astype(float))
+    assert model.cross_entropy_and_grad(W, X, Y)[0] == pytest.approx(exact, rel=1e-6)
+    assert model._softmax_pass_numpy(W, X, Y)[0] / len(X) == pytest.approx(exact, rel=1e-6)
+
+
+def test_numpy_path_without_numba(monkeypatch):
+    """Without numba (or with LRBOOK_NO_NUMBA) the step runs on NumPy alone."""
+    from lrbook import _kernels
+    monkeypatch.setattr(_kernels, "_get", lambda: None)
+    W, X, Y, y = _random_case(3000, 8, 4, np.float32)
+    assert _kernels.softmax_pass(W, X, Y) is None
+    step = model.softmax_step(W, X, Y, 0.1)
+    assert step.accuracy == pytest.approx(np.mean(model.predict(W, X) == y))

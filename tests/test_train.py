@@ -477,3 +477,28 @@ def test_the_penalty_of_huge_weights_is_zero_when_l2_is_zero():
     W = np.full((4, 3), 1e200)
     assert model.l2_penalty(W, 0.0) == 0.0
     assert model.l2_penalty(W, np.zeros(3)) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("binary", [False, True], ids=["softmax", "binary"])
+@pytest.mark.parametrize("patience", [None, 50])
+def test_full_batch_scores_come_from_the_steps_own_pass(problem, monkeypatch, dtype, binary,
+                                                         patience):
+    """A full-batch run scores each check from the next step's logits (no second pass over
+    the training set), and gets what scoring the weights separately gives."""
+    import lrbook.train as train_module
+    X, y, _ = problem(n=3000, d=6, n_classes=2 if binary else 4, seed=11, dtype=dtype)
+    X_val, y_val, _ = problem(n=200, d=6, n_classes=2 if binary else 4, seed=12, dtype=dtype)
+    calls = []
+    real_evaluate = train_module.evaluate
+    monkeypatch.setattr(train_module, "evaluate",
+                        lambda W, Xe, ye: calls.append(Xe is X) or real_evaluate(W, Xe, ye))
+    steps = list(range(0, 31, 3)) + [31]
+    res = fit(X, y, binary=binary, n_classes=None if binary else 4, lr=0.5, max_steps=31,
+              val_every=3, X_val=X_val, y_val=y_val, patience=patience, snapshot_steps=steps)
+    assert calls.count(True) == 1                       # only the last check scores on its own
+    assert list(res.history.step) == steps
+    for s, tl, ta in zip(res.history.step, res.history.train_loss, res.history.train_acc):
+        want_loss, want_acc = evaluate(res.snapshots[s], X, y)
+        assert tl == pytest.approx(want_loss, rel=1e-12 if dtype == np.float64 else 1e-5)
+        assert ta == pytest.approx(want_acc, abs=1e-12 if dtype == np.float64 else 1e-3)
