@@ -4,7 +4,7 @@ returns the axes; none calls ``plt.show()`` or saves. Captions and numbers live 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["weight_images", "curves", "sample_grid", "image_of"]
+__all__ = ["weight_images", "curves", "sample_grid", "image_of", "images"]
 
 
 def image_of(w, side=28):
@@ -97,3 +97,17 @@ def sample_grid(X, y, *, n_per_class=8, class_names=None, ax=None, seed=0):
     for s in ax.spines.values():
         s.set_visible(False)
     return ax
+
+
+def images(X, *, titles=None, ax=None, cmap="gray_r"):
+    """Input images (rows of ``X``, 784 pixels, or 785 with the bias last) in a row of axes,
+    dark for ink, on the pixels' own scale; ``titles`` labels each image (e.g. its label)."""
+    X = np.atleast_2d(np.asarray(X))
+    axes = _row_axes(X.shape[0], ax)
+    for k, a in enumerate(axes):
+        a.imshow(image_of(X[k]), cmap=cmap)
+        a.set_xticks([])
+        a.set_yticks([])
+        if titles is not None:
+            a.set_title(titles[k], fontsize=7)
+    return axes

@@ -121,3 +121,13 @@ def test_sample_grid():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["zero", "one", "two"]
     again = plots.sample_grid(X, y, n_per_class=5)
     np.testing.assert_array_equal(again.images[0].get_array(), mosaic)    # seeded
+
+
+def test_images_draws_one_axis_per_row_with_titles():
+    import matplotlib.pyplot as plt
+    from lrbook import plots
+    X = np.random.default_rng(0).random((3, 785))
+    axes = plots.images(X, titles=["a", "b", "c"])
+    assert len(axes) == 3 and axes[1].get_title() == "b"
+    assert axes[0].images[0].get_array().shape == (28, 28)
+    plt.close("all")

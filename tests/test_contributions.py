@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from lrbook import contributions, model, weights
+
+
+def _data(n=200, d=6, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = model.add_bias(rng.random((n, d)))
+    y = np.arange(n) % c
+    W = rng.normal(size=(d + 1, c))
+    return X, y, W
+
+
+def test_per_image_norms_are_the_norms_of_the_gradient_terms():
+    X, y, W = _data()
+    norms = contributions.per_image_gradient_norms(W, X, y)
+    P = model.softmax(X @ W)
+    terms = [np.outer(X[i], P[i] - model.one_hot(y, 4)[i]) for i in range(len(y))]
+    np.testing.assert_allclose(norms, [np.linalg.norm(t) for t in terms], rtol=1e-12)
+
+
+def test_binary_norms():
+    X, y, W = _data(c=2)
+    w = W[:, 0]
+    norms = contributions.per_image_gradient_norms(w, X, y)
+    np.testing.assert_allclose(norms, np.linalg.norm(X, axis=1) * np.abs(model.sigmoid(X @ w) - y))
+
+
+def test_shares_of_a_partition_sum_to_one_and_match_the_hardest_share():
+    X, y, W = _data()
+    loss = model.deviance_from_logits(X @ W, y)
+    hard = np.argsort(loss, kind="stable")[len(y) - 20:]
+    rest = np.setdiff1d(np.arange(len(y)), hard)
+    s = contributions.subset_gradient_share(W, X, y, {"hard": hard, "rest": rest})
+    assert np.isclose(s["hard"] + s["rest"], 1)
+    ref = weights.hard_example_gradient_share(W, X, y, q=0.1)
+    assert np.isclose(s["hard"], ref.magnitude)
+
+
+def test_typical_and_atypical():
+    X, y, _ = _data()
+    typ, atyp = contributions.typical_and_atypical(X, y, 4, q=0.1)
+    assert len(typ) == len(atyp) == 20 and not np.intersect1d(typ, atyp).size
+    assert np.all(np.bincount(y[typ], minlength=4) == 5)
+    means, _ = weights.class_means(X[:, :-1], y, 4)
+    dist = np.linalg.norm(X[:, :-1] - means.T[y], axis=1)
+    for k in range(4):
+        assert dist[typ][y[typ] == k].max() <= dist[atyp][y[atyp] == k].min()
+    with pytest.raises(ValueError, match="q must be"):
+        contributions.typical_and_atypical(X, y, 4, q=0.9)
