@@ -79,7 +79,7 @@ test-lib: setup
 test-chapters: book
 	$(BIN)/python scripts/executed_notebooks.py $(EXECUTED)
 	$(BATCH) $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-	  --nbval-sanitize-with $(SANITIZE) --nbval-cell-timeout=900 $(EXECUTED)
+	  --nbval-sanitize-with $(SANITIZE) --nbval-cell-timeout=1800 $(EXECUTED)
 
 # The built book in headless Chromium: figures, maths, error outputs, links; screenshots.
 test-book: book
