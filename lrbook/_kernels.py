@@ -125,7 +125,7 @@ def _build():
         hits). Releases the GIL, so that threads can run chunks side by side."""
         C, D = WT.shape
         Z = np.empty((8, C))                    # logits, then probabilities, of 8 rows
-        G = np.empty((8, C), dtype=X.dtype)
+        G = np.empty((8, C), dtype=WT.dtype)          # residuals in the compute dtype
         dev = 0.0
         hit = 0
         i = lo
@@ -173,18 +173,21 @@ def softmax_pass(W, X, Y):
     """One pass over ``X`` for the softmax model, or None if the kernel cannot take the inputs.
 
     ``X`` ``(N, D)`` C-contiguous float32 or float64, ``W`` ``(D, C)`` and one-hot ``Y``
-    ``(N, C)``, cast to ``X``'s dtype. Returns ``(deviance_sum, n_correct, grad_sum)``: the sum
-    over rows of the deviance ``logsumexp(z_i) - y_i . z_i`` (float64), the number of rows whose
-    first largest logit is the first largest entry of ``Y``, and ``X.T @ (softmax(X W) - Y)``
-    ``(D, C)`` unscaled, in ``X``'s dtype.
+    ``(N, C)``. The arithmetic runs in the wider dtype of ``X`` and ``W``: float64 weights on
+    float32 inputs give float64 products while reading only the float32 data (no float64 copy
+    of ``X``). Returns ``(deviance_sum, n_correct, grad_sum)``: the sum over rows of the
+    deviance ``logsumexp(z_i) - y_i . z_i`` (float64), the number of rows whose first largest
+    logit is the first largest entry of ``Y``, and ``X.T @ (softmax(X W) - Y)`` ``(D, C)``
+    unscaled, in that dtype.
     """
-    if (X.ndim != 2 or X.dtype not in (np.float32, np.float64) or not X.flags.c_contiguous
+    dt = np.result_type(X.dtype, W.dtype)
+    if (X.ndim != 2 or X.dtype not in (np.float32, np.float64)
+            or dt not in (np.float32, np.float64) or not X.flags.c_contiguous
             or X.shape[0] < _MIN_ROWS):
         return None
     kernel = _get()
     if kernel is None:
         return None
-    dt = X.dtype
     WT = np.ascontiguousarray(W.T, dtype=dt)                  # (C, D): rows of W per class
     Y = np.ascontiguousarray(Y, dtype=dt)
     n = X.shape[0]

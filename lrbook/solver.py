@@ -32,17 +32,23 @@ this gradient approximates the Newton decrement, about twice the distance to the
 the rule is scale-aware, unlike a bound on the raw gradient, which a warm start from a nearby
 small penalty satisfies before any iteration is made.
 
-Precision. The loss and gradient are computed in the dtype of ``X``. ``float32`` halves the
-memory traffic of the two matrix products that dominate the cost (the data matrix is read twice
-per evaluation). On Fashion-MNIST pixels (50,000 x 785) near an optimum, the float32 gradient
-differs from the float64 one by about 3e-9 and the loss by about 4e-9 (measured), far below the
-tolerances used here, so float32 does not limit the convergence. The optimiser's own arithmetic
-runs in float64.
+Precision. The data stay in the dtype they come in, and no rotated copy of them is made: each
+evaluation maps the weights back to the original coordinates, runs the fused pass of
+:func:`lrbook.model.softmax_step` on ``X`` and rotates the gradient (O(D^2 C), small next to
+the pass). ``float32`` data halve the memory traffic of that pass. Sums over samples are taken
+in float64, but a float32 logit still carries a relative rounding error of about 1e-7 of the
+terms it sums, and on uncentred pixels that noise is what ends a float32 run: at a small
+penalty (1e-4 on Fashion-MNIST) the line search stops resolving progress at a relative gap of a
+few 1e-6. With ``precision="auto"`` (the default) such a run is finished from where it stopped
+with float64 weights, which the kernel multiplies in float64 while reading the float32 data
+(about 1.5 times the cost of a float32 pass, no float64 copy). ``benchmarks/bench_solver.py``
+measures the three choices. The optimiser's own arithmetic runs in float64.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -63,14 +69,16 @@ SKLEARN_OPTIONS = {"maxls": 50, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
 class Problem:
     """A training set made ready for :func:`solve` (see the module docstring).
 
-    ``Xr`` ``(N, D)`` are the inputs the solver sees (bias column last): the centred features
-    rotated onto the eigenvectors ``V`` ``(D-1, D-1)`` of their covariance, or ``X`` itself if
-    not preconditioned (then ``V`` is None). ``mean`` ``(D-1,)`` the feature means, ``eig``
-    ``(D-1,)`` the covariance eigenvalues (zeros if not preconditioned), ``Y`` one-hot ``(N, C)``
-    for the softmax model, or the targets ``(N,)`` in {0, 1} for the binary model (weights
-    ``(D,)``; only without preconditioning).
+    ``X`` ``(N, D)`` the inputs (bias column last), kept as given: the solver works in the
+    rotated coordinates ``Wr`` but evaluates the loss on ``X`` at ``to_original(Wr)`` and
+    rotates the gradient back (:meth:`grad_to_rotated`), O(D^2 C) per evaluation instead of a
+    rotated copy of ``X``. ``V`` ``(D-1, D-1)`` the eigenvectors of the feature covariance (None
+    if not preconditioned), ``mean`` ``(D-1,)`` the feature means, ``eig`` ``(D-1,)`` the
+    covariance eigenvalues (zeros if not preconditioned), ``Y`` one-hot ``(N, C)`` for the
+    softmax model, or the targets ``(N,)`` in {0, 1} for the binary model (weights ``(D,)``;
+    only without preconditioning).
     """
-    Xr: np.ndarray
+    X: np.ndarray
     Y: np.ndarray
     mean: np.ndarray
     V: np.ndarray | None
@@ -79,7 +87,18 @@ class Problem:
     @property
     def shape(self):
         """Shape of the weights, ``(D, C)`` (softmax) or ``(D,)`` (binary)."""
-        return (self.Xr.shape[1],) + self.Y.shape[1:]
+        return (self.X.shape[1],) + self.Y.shape[1:]
+
+    @cached_property
+    def Xr(self):
+        """The inputs in the solver's coordinates, ``(N, D)``: centred features rotated onto
+        ``V``, bias column last (``X`` itself if not preconditioned). Built on first use only
+        (a full copy of ``X``); the solver itself never needs it."""
+        if self.V is None:
+            return self.X
+        F = self.X[:, :-1]
+        Fr = (F - self.mean.astype(F.dtype)) @ self.V.astype(F.dtype)          # (N, D-1)
+        return np.hstack([Fr, np.ones((len(F), 1), dtype=F.dtype)])
 
     @property
     def loss_and_grad(self):
@@ -100,6 +119,16 @@ class Problem:
             return W
         Wf = W[:-1]
         return np.vstack([self.V.T @ Wf, W[-1:] + self.mean @ Wf]).astype(W.dtype)
+
+    def grad_to_rotated(self, G):
+        """A gradient with respect to the original weights ``(D, C)`` to one with respect to
+        the solver's ``Wr`` (the chain rule through :meth:`to_original`), in float64:
+        ``[V.T (G[:-1] - mean g_b), g_b]`` with ``g_b = G[-1]`` the bias row."""
+        G = np.asarray(G, dtype=np.float64)
+        if self.V is None:
+            return G
+        Gb = G[-1:]                                                     # (1, C)
+        return np.vstack([self.V.T @ (G[:-1] - self.mean[:, None] * Gb), Gb])
 
     def scaling(self, l2):
         """The diagonal preconditioner ``P`` ``(D, C)`` for penalty ``l2`` (scalar or ``(C,)``)."""
@@ -169,21 +198,21 @@ def prepare(X, y, *, n_classes=None, precondition=True) -> Problem:
     Y = model.one_hot(y, n_classes, dtype=X.dtype)
     F = X[:, :-1]
     if not precondition:
-        return Problem(Xr=X, Y=Y, mean=np.zeros(F.shape[1]), V=None, eig=np.zeros(F.shape[1]))
+        return Problem(X=X, Y=Y, mean=np.zeros(F.shape[1]), V=None, eig=np.zeros(F.shape[1]))
     mean = F.mean(axis=0, dtype=np.float64)
     eig, V = np.linalg.eigh(_gram(F, mean))
     eig = np.clip(eig, 0.0, None)
-    Fr = (F - mean.astype(X.dtype)) @ V.astype(X.dtype)            # (N, D-1)
-    Xr = np.hstack([Fr, np.ones((len(X), 1), dtype=X.dtype)])
-    return Problem(Xr=Xr, Y=Y, mean=mean, V=V, eig=eig)
+    return Problem(X=X, Y=Y, mean=mean, V=V, eig=eig)
 
 
-def _lbfgs(pb, l2, P, Wr0, options, callback=None):
+def _lbfgs(pb, l2, P, Wr0, options, callback=None, dtype=None):
     """The one L-BFGS driver: SciPy's L-BFGS-B on ``pb``'s loss in the scaled variables
     ``U = Wr / P`` (``P`` of ones: no scaling), from ``Wr0``. ``callback(Wr, loss)`` is called
-    after every iteration. Returns SciPy's result and the number of loss evaluations."""
+    after every iteration. The loss is computed with weights of ``dtype`` (default: that of
+    ``X``; float64 weights on float32 ``X`` give float64 arithmetic on the float32 data).
+    Returns SciPy's result and the number of loss evaluations."""
     shape = pb.shape
-    dt = pb.Xr.dtype
+    dt = np.dtype(dtype or pb.X.dtype)
     l2c = check_l2(l2, shape[1] if len(shape) == 2 else 1, dtype=dt)
     loss_and_grad = pb.loss_and_grad
     n_eval = 0
@@ -191,34 +220,57 @@ def _lbfgs(pb, l2, P, Wr0, options, callback=None):
     def objective(u):
         nonlocal n_eval
         n_eval += 1
-        W = (P * u.reshape(shape)).astype(dt)
-        loss, grad = loss_and_grad(W, pb.Xr, pb.Y, l2c)
-        return float(loss), (P * grad).ravel()
+        W = pb.to_original(P * u.reshape(shape)).astype(dt)       # (D, C), float64 -> X's dtype
+        loss, grad = loss_and_grad(W, pb.X, pb.Y, l2c)
+        return float(loss), (P * pb.grad_to_rotated(grad)).ravel()
 
     keep = None
     if callback is not None:
         def keep(intermediate_result):               # SciPy passes the iterate and its loss
-            callback((P * intermediate_result.x.reshape(shape)).astype(dt),
+            callback((P * intermediate_result.x.reshape(shape)).astype(pb.X.dtype),
                      float(intermediate_result.fun))
     res = minimize(objective, (Wr0 / P).ravel(), jac=True, method="L-BFGS-B",
                    callback=keep, options=options)
     return res, n_eval
 
 
-def _solve_rotated(pb, l2, Wr0, tol, max_iter, memory):
-    """Minimise to ``tol`` in the preconditioned variables; returns (Wr, result fields)."""
+PRECISIONS = ("auto", "float64", "native")
+
+
+def _solve_rotated(pb, l2, Wr0, tol, max_iter, memory, precision="auto", callback=None):
+    """Minimise to ``tol`` in the preconditioned variables; returns (Wr, result fields).
+
+    ``precision``: "native" computes in the dtype of ``X``; "float64" in float64 throughout
+    (on float32 ``X`` without a float64 copy of it); "auto" runs in the dtype of ``X`` and, if
+    a float32 run stalls short of ``tol`` (its loss no longer resolves the progress), finishes
+    from there in float64.
+    """
     P = pb.scaling(l2)
-    # stop on the gradient only: ftol ~ 0 so that a flat stretch of the loss does not end
-    # the run; the line search gives up if float noise is reached
-    res, _ = _lbfgs(pb, l2, P, Wr0, dict(maxiter=int(max_iter), gtol=float(tol), ftol=1e-15,
-                                         maxcor=int(memory), maxls=40))
-    Wr = (P * res.x.reshape(pb.shape)).astype(pb.Xr.dtype)
-    g = float(np.abs(res.jac).max())
-    return Wr, dict(loss=float(res.fun), n_iter=int(res.nit), n_eval=int(res.nfev),
-                    converged=bool(g <= tol), grad_norm=g, message=str(res.message))
+    native = pb.X.dtype
+    stages = {"native": [native], "float64": [np.float64],
+              "auto": [native] if native == np.float64 else [native, np.float64]}[precision]
+    Wr = np.asarray(Wr0, dtype=np.float64)
+    n_iter = n_eval = 0
+    messages = []
+    for dt in stages:
+        # stop on the gradient only: ftol ~ 0 so that a flat stretch of the loss does not end
+        # the run; the line search gives up if float noise is reached
+        options = dict(maxiter=int(max_iter) - n_iter, gtol=float(tol), ftol=1e-15,
+                       maxcor=int(memory), maxls=40)
+        res, _ = _lbfgs(pb, l2, P, Wr, options, callback=callback, dtype=dt)
+        Wr = P * res.x.reshape(pb.shape)               # float64: rounded once, in to_original
+        n_iter += int(res.nit)
+        n_eval += int(res.nfev)
+        g = float(np.abs(res.jac).max())
+        messages.append(f"{np.dtype(dt).name}: {res.message}")
+        if g <= tol or n_iter >= max_iter:
+            break
+    return Wr, dict(loss=float(res.fun), n_iter=n_iter, n_eval=n_eval,
+                    converged=bool(g <= tol), grad_norm=g, message="; ".join(messages))
 
 
-def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20) -> LbfgsResult:
+def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20,
+          precision="auto") -> LbfgsResult:
     """Minimise the penalised loss of a prepared problem with L-BFGS-B.
 
     Parameters
@@ -230,11 +282,16 @@ def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20) 
         (module docstring); ``converged`` in the result says whether it was reached.
     max_iter : iteration cap.
     memory : number of correction pairs L-BFGS keeps (SciPy's ``maxcor``).
+    precision : "auto" (default) computes in the dtype of ``X`` and finishes a float32 run
+        that stalls short of ``tol`` in float64; "float64" computes in float64 throughout;
+        "native" only in the dtype of ``X`` (module docstring, *Precision*).
 
     Returns
     -------
     LbfgsResult
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     shape = problem.shape
     l2 = check_l2(l2, shape[1])
     check_number("tol", tol, minimum=0)
@@ -243,8 +300,8 @@ def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20) 
         Wr0 = np.zeros(shape)
     else:
         Wr0 = problem.from_original(check_weights(W0, shape, np.float64))
-    Wr, info = _solve_rotated(problem, l2, Wr0, tol, max_iter, memory)
-    return LbfgsResult(W=problem.to_original(Wr), **info)
+    Wr, info = _solve_rotated(problem, l2, Wr0, tol, max_iter, memory, precision)
+    return LbfgsResult(W=problem.to_original(Wr).astype(problem.X.dtype), **info)
 
 
 def fit_lbfgs(X, y, *, l2, n_classes=None, W0=None, tol=1e-4, max_iter=5000, memory=20,
@@ -291,7 +348,7 @@ def regularisation_path(X, y, l2_grid, *, n_classes=None, problem=None, W0=None,
           else pb.from_original(check_weights(W0, shape, np.float64)))
     order = np.argsort(-grid.reshape(len(grid), -1).sum(axis=1), kind="stable")
     n = len(grid)
-    out = dict(W=np.empty((n,) + shape, dtype=pb.Xr.dtype), loss=np.empty(n),
+    out = dict(W=np.empty((n,) + shape, dtype=pb.X.dtype), loss=np.empty(n),
                n_iter=np.empty(n, dtype=np.int64), converged=np.empty(n, dtype=bool),
                grad_norm=np.empty(n), seconds=np.empty(n))
     it = order
@@ -346,7 +403,7 @@ def trace(X, y, *, binary=False, n_classes=None, l2=0.0, max_iter=100) -> Trace:
     max_iter = check_count("max_iter", max_iter, minimum=1)
     X, y = check_xy(X, y, n_classes=n_classes, binary=binary)
     T = y.astype(X.dtype) if binary else model.one_hot(y, n_classes, dtype=X.dtype)
-    pb = Problem(Xr=X, Y=T, mean=np.zeros(X.shape[1] - 1), V=None, eig=np.zeros(X.shape[1] - 1))
+    pb = Problem(X=X, Y=T, mean=np.zeros(X.shape[1] - 1), V=None, eig=np.zeros(X.shape[1] - 1))
     shape = pb.shape
     l2c = check_l2(l2, 1 if binary else n_classes, X.dtype)
     weights = {0: np.zeros(shape, dtype=X.dtype)}

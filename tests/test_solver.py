@@ -182,3 +182,38 @@ def test_trace_rejects_bad_input():
         solver.trace(X, y)
     with pytest.raises(ValueError, match="l2 must be a scalar or have shape"):
         solver.trace(X, y, n_classes=3, l2=np.ones(2))
+
+
+def test_gradient_is_rotated_by_the_chain_rule():
+    """The solver's coordinates: d loss(to_original(Wr)) / d Wr == grad_to_rotated(grad)."""
+    from lrbook.gradcheck import numerical_grad, relative_error
+    X, y = _problem(n=80, d=4)
+    Y = model.one_hot(y, 3)
+    pb = solver.prepare(X, y, n_classes=3)
+    Wr = np.random.default_rng(3).normal(size=pb.shape)
+    fd = numerical_grad(lambda V: model.cross_entropy(pb.to_original(V), X, Y, 0.1), Wr)
+    g = pb.grad_to_rotated(model.cross_entropy_grad(pb.to_original(Wr), X, Y, 0.1))
+    assert relative_error(g, fd) < 1e-7
+
+
+def test_prepare_makes_no_rotated_copy_of_x():
+    X, y = _problem(n=2000, d=20, dtype=np.float32)
+    pb = solver.prepare(X, y, n_classes=3)
+    assert pb.X is X
+    solver.solve(pb, l2=1e-3, tol=1e-6)
+    assert "Xr" not in vars(pb)                      # the lazy rotated copy was never built
+
+
+@pytest.mark.parametrize("precision", ["auto", "float64"])
+def test_float32_data_reach_the_float64_optimum(precision):
+    """Badly scaled, off-centre float32 features: float32 alone stalls short of a tight
+    tolerance; finished (or run) in float64 it reaches the float64 optimum."""
+    X, y = _problem(n=3000, d=20)
+    a = solver.fit_lbfgs(X, y, n_classes=3, l2=1e-4, tol=1e-9)
+    pb = solver.prepare(X.astype(np.float32), y, n_classes=3)
+    b = solver.solve(pb, l2=1e-4, tol=1e-8, precision=precision)
+    assert b.converged and b.W.dtype == np.float32
+    loss_b = model.cross_entropy(b.W.astype(np.float64), X, model.one_hot(y, 3), 1e-4)
+    assert (loss_b - a.loss) / a.loss < 1e-7
+    with pytest.raises(ValueError, match="precision"):
+        solver.solve(pb, l2=1e-4, precision="half")
