@@ -43,6 +43,7 @@ class DatasetSpec:
     files: dict                   # role -> (file name, "md5:...") ; roles: train/test images/labels
     class_names: tuple
     system_dirs: tuple = ()
+    image_shape: tuple = (28, 28)  # height, width of every image (checked on load)
 
 
 _ROLES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -99,43 +100,77 @@ def read_idx(path) -> np.ndarray:
 
     Validates the magic number (two zero bytes, type code 0x08 = unsigned byte, number of
     dimensions) and that the payload has exactly the declared size. Raises
-    :class:`DataFileError` naming the file and the problem otherwise.
+    :class:`DataFileError` naming the file and the problem otherwise. The payload is
+    decompressed straight into the returned array (no second copy in memory).
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataFileError(_is_a_directory(path))
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as raw_fh:
+            gz = raw_fh.read(2) == b"\x1f\x8b"
+            raw_fh.seek(0)
+            with (gzip.GzipFile(fileobj=raw_fh) if gz else raw_fh) as fh:
+                return _read_idx_stream(fh, path)
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataFileError(_is_a_directory(path)) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFileError(f"{path}: cannot decompress ({exc}); the file is corrupt or truncated, "
                             "delete it and provide or download it again") from None
-    if len(raw) < 4:
-        raise DataFileError(f"{path}: only {len(raw)} bytes, too short for an IDX header")
-    zero, dtype_code, ndim = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
+
+
+def _is_a_directory(path):
+    return (f"{path}: is a directory, where the data file of this name should be; move or "
+            "remove that directory and put the file itself there (nothing was read from it)")
+
+
+def _read_idx_stream(fh, path):
+    """Parse an IDX stream: header, then the payload read into a preallocated array."""
+    head = fh.read(4)
+    if len(head) < 4:
+        raise DataFileError(f"{path}: only {len(head)} bytes, too short for an IDX header")
+    zero, dtype_code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
     if zero != 0 or dtype_code not in _IDX_DTYPES or ndim not in (1, 3):
-        raise DataFileError(f"{path}: wrong magic number {raw[:4].hex()} (expected 00000801 for "
+        raise DataFileError(f"{path}: wrong magic number {head.hex()} (expected 00000801 for "
                             "labels or 00000803 for images); this is not an MNIST-style IDX file")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataFileError(f"{path}: truncated header ({len(raw)} bytes, need {header})")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = fh.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataFileError(f"{path}: truncated header ({4 + len(dims)} bytes, need "
+                            f"{4 + 4 * ndim})")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape))
-    got = len(raw) - header
-    if got != expected:
+    out = np.empty(expected, dtype=_IDX_DTYPES[dtype_code])
+    view, got = memoryview(out), 0
+    while got < expected:
+        n = fh.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    extra = 0
+    for chunk in iter(lambda: fh.read(1 << 20), b""):   # to the end: a gzip CRC is checked there
+        extra += len(chunk)
+    if got != expected or extra:
         what = "truncated" if got < expected else "has trailing bytes"
         raise DataFileError(f"{path}: {what}: header declares shape {shape} = {expected} values, "
-                            f"file holds {got}")
-    return np.frombuffer(raw, dtype=_IDX_DTYPES[dtype_code], offset=header).reshape(shape)
+                            f"file holds {got + extra}")
+    return out.reshape(shape)
 
 
-def _read_pair(images_path, labels_path, n_classes):
+def _read_pair(images_path, labels_path, n_classes, image_shape=(28, 28)):
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1:
         raise DataFileError(f"{images_path} / {labels_path}: expected an image file (3 dims) and a "
                             f"label file (1 dim), got {images.ndim} and {labels.ndim} dims")
+    if len(images) == 0:
+        raise DataFileError(f"{images_path}: a valid IDX file holding 0 images; the data set "
+                            "needs its images: replace the file with the real one")
+    if images.shape[1:] != tuple(image_shape):
+        h, w = images.shape[1:]
+        raise DataFileError(f"{images_path}: images are {h}x{w} pixels, this data set's are "
+                            f"{image_shape[0]}x{image_shape[1]}; the file belongs to another "
+                            "data set or is damaged: replace it")
     if len(images) != len(labels):
         raise DataFileError(f"count mismatch: {images_path} holds {len(images)} images but "
                             f"{labels_path} holds {len(labels)} labels")
@@ -170,6 +205,9 @@ def find_files(spec: DatasetSpec, data_home=None):
     """Return ``(folder, {role: path})`` for the first folder holding all four files, else None."""
     for _, folder in _candidate_dirs(spec, data_home):
         paths = {role: folder / fname for role, (fname, _) in spec.files.items()}
+        for p in paths.values():
+            if p.is_dir():
+                raise DataFileError(_is_a_directory(p))
         if all(p.is_file() for p in paths.values()):
             return folder, paths
     return None
@@ -192,18 +230,53 @@ def fetch(spec: DatasetSpec, dest=None, *, progress=False):
             raise DataFileError(f"download of {spec.base_url + fname} failed its checksum and "
                                 f"was discarded: {exc}") from None
         except Exception as exc:           # network errors of any kind
-            raise DataFileError(_missing_message(spec, fname, reason=f"download failed: {exc}")) from None
+            raise DataFileError(_missing_message(
+                spec, reason=f"download failed ({fname}): {exc}")) from None
     return dest, paths
 
 
-def _missing_message(spec, fname, reason):
-    places = "\n".join(f"  - {how}: {folder}" for how, folder in _candidate_dirs(spec, None))
+def _missing_message(spec, reason, data_home=None):
+    """Which files are missing where: names the files missing from the most complete place
+    searched (all four if none holds any) and lists every place with what it lacks."""
+    names = [f for f, _ in spec.files.values()]
+    lines, best = [], None
+    for how, folder in _candidate_dirs(spec, data_home):
+        missing = [f for f in names if not (folder / f).is_file()]
+        if not folder.is_dir():
+            state = "no such folder"
+        elif missing:
+            state = "missing " + ", ".join(missing)
+            if len(missing) < len(names) and (best is None or len(missing) < len(best)):
+                best = missing
+        else:
+            state = "complete"
+        lines.append(f"  - {how}: {folder} ({state})")
+    what = ", ".join(best) if best else f"none of its four files ({', '.join(names)}) was"
     extra = ("\n  - on Debian/Ubuntu: apt-get install dataset-fashion-mnist"
              if spec.name == "fashion-mnist" else "")
-    return (f"{spec.name}: {fname} not found, and {reason}.\nProvide the four IDX files "
-            f"({', '.join(f for f, _ in spec.files.values())}) in one of:\n{places}\n"
-            f"  - a folder you pass as data_home=..., or set LRBOOK_DATA to a folder with "
-            f"{spec.name}/ inside{extra}")
+    return (f"{spec.name}: {what} found, and {reason}.\nPlaces searched:\n"
+            + "\n".join(lines)
+            + f"\nProvide the four IDX files ({', '.join(names)}) together in one folder: "
+              f"pass data_home=... (a folder with {spec.name}/ inside), or set LRBOOK_DATA to "
+              f"such a folder{extra}")
+
+
+def _check_cached(spec, paths, download):
+    """Files in the download cache were downloaded against the published MD5s: check them
+    again (a damaged or replaced file there would otherwise load silently). With ``download``
+    the bad files are fetched again; otherwise the error says which file to delete."""
+    import pooch
+    bad = [(role, paths[role]) for role, (_, known) in spec.files.items()
+           if pooch.file_hash(str(paths[role]), alg=known.split(":")[0]) != known.split(":")[1]]
+    if not bad:
+        return None
+    if download:
+        return fetch(spec)                 # pooch downloads again every file whose hash differs
+    role, path = bad[0]
+    raise DataFileError(f"{path}: in the download cache, but its checksum is not the published "
+                        f"{spec.files[role][1]}: the file is damaged or was replaced. Delete it "
+                        "and load again with download=True (or provide the files elsewhere: "
+                        "data_home=..., LRBOOK_DATA)")
 
 
 def load(spec: DatasetSpec, *, data_home=None, download=True) -> Dataset:
@@ -211,13 +284,20 @@ def load(spec: DatasetSpec, *, data_home=None, download=True) -> Dataset:
     found = find_files(spec, data_home)
     if found is None:
         if not download:
-            first_name = next(iter(spec.files.values()))[0]
-            raise DataFileError(_missing_message(spec, first_name, reason="download=False"))
+            raise DataFileError(_missing_message(spec, reason="download=False",
+                                                 data_home=data_home))
         found = fetch(spec)
+    elif found[0] == cache_dir() / spec.name:
+        # only the cache holds our own downloads; files found elsewhere (Debian recompressed
+        # its Fashion-MNIST, the shared MNIST is a prefix) cannot match the upstream MD5s and
+        # are left to the parser's checks
+        found = _check_cached(spec, found[1], download) or found
     folder, paths = found
     n_classes = len(spec.class_names)
-    X_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], n_classes)
-    X_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], n_classes)
+    X_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], n_classes,
+                                  spec.image_shape)
+    X_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], n_classes,
+                                spec.image_shape)
     return Dataset(X_train, y_train, X_test, y_test, spec.class_names, str(folder))
 
 
@@ -233,16 +313,34 @@ def load_fashion_mnist(*, data_home=None, download=True) -> Dataset:
 
 # --- preparing arrays -----------------------------------------------------------------------
 
-def scale_01(X, dtype=np.float64):
-    """Pixels 0..255 to [0, 1]."""
-    dtype = np.dtype(dtype).type
-    return np.asarray(X, dtype=dtype) / dtype(255.0)
+def scale_01(X, dtype=np.float64, *, bias=False):
+    """Pixels 0..255 to [0, 1], as ``x / 255`` in ``dtype``.
+
+    ``bias=True`` also appends the bias column of ones (as :func:`lrbook.model.add_bias`),
+    writing the pixels straight into the final ``(N, D + 1)`` array: the only full-size array
+    made is the result (``model.add_bias(scale_01(X))`` makes two).
+    """
+    return _scaled(X, dtype, 255.0, 0.0, bias)
 
 
-def scale_pm1(X, dtype=np.float64):
-    """Pixels 0..255 to [-1, 1], as ``x / 127.5 - 1``."""
-    dtype = np.dtype(dtype).type
-    return np.asarray(X, dtype=dtype) / dtype(127.5) - dtype(1.0)
+def scale_pm1(X, dtype=np.float64, *, bias=False):
+    """Pixels 0..255 to [-1, 1], as ``x / 127.5 - 1``; ``bias`` as in :func:`scale_01`."""
+    return _scaled(X, dtype, 127.5, 1.0, bias)
+
+
+def _scaled(X, dtype, div, sub, bias):
+    """``X / div - sub`` in ``dtype`` with no intermediate full-size array (same rounding as
+    converting first, then dividing), optionally followed by a column of ones."""
+    X = np.asarray(X)
+    t = np.dtype(dtype).type
+    out = np.empty(X.shape[:-1] + (X.shape[-1] + bool(bias),), dtype=t)
+    pix = out[..., :-1] if bias else out
+    np.divide(X, t(div), out=pix, dtype=t)
+    if sub:
+        pix -= t(sub)
+    if bias:
+        out[..., -1] = 1
+    return out
 
 
 def first(n, *arrays):
@@ -262,6 +360,9 @@ def train_val_split(X, y, n_val, *, seed=None):
     random subset drawn with ``np.random.default_rng(seed)``. Returns ``X_tr, y_tr, X_val, y_val``.
     """
     n = len(X)
+    if len(y) != n:
+        raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must describe the "
+                         "same samples, row by row")
     if not 0 < n_val < n:
         raise ValueError(f"n_val must be in 1..{n - 1}, got {n_val}")
     if seed is None:

@@ -155,7 +155,9 @@ def four_places(tmp_path, idx, monkeypatch):
     written["system"] = idx.write_dataset(tmp_path / "sys", seed=99)
     monkeypatch.setenv("LRBOOK_DATA", str(places["env"]))
     monkeypatch.setenv("LRBOOK_CACHE", str(places["cache"]))
-    spec = toy_spec(idx, system_dirs=[tmp_path / "sys"])
+    # files in the cache are checked against the spec's checksums (the other places are not)
+    md5s = {role: md5(places["cache"] / "toyset" / f) for role, f in idx.names.items()}
+    spec = toy_spec(idx, system_dirs=[tmp_path / "sys"], md5s=md5s)
     return spec, places, written
 
 
@@ -180,7 +182,8 @@ def test_lookup_order(four_places, monkeypatch, idx):
     ds = data.load(spec, download=False)
     assert _which(ds, written) == "system"
 
-    ds = data.load(toy_spec(idx), download=False)             # no system folder: the cache
+    ds = data.load(toy_spec(idx, md5s=dict(zip(spec.files, (h for _, h in spec.files.values())))),
+                   download=False)                           # no system folder: the cache
     assert _which(ds, written) == "cache"
     assert Path(ds.source) == places["cache"] / "toyset"
 
@@ -370,3 +373,112 @@ def test_train_val_split():
     for bad in (0, 50, -1):
         with pytest.raises(ValueError, match="n_val"):
             data.train_val_split(X, y, bad)
+
+
+def test_train_val_split_rejects_misaligned_labels():
+    X = np.zeros((50, 2))
+    with pytest.raises(ValueError, match="50 rows but y has 51 labels"):
+        data.train_val_split(X, np.arange(51), 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaling_with_the_bias_column_in_one_array(dtype):
+    """scale_*(..., bias=True) equals add_bias(scale_*(...)) bit for bit, and the old
+    convert-then-divide rounding is kept."""
+    from lrbook import model
+    X = np.random.default_rng(0).integers(0, 256, size=(30, 784), dtype=np.uint8)
+    t = np.dtype(dtype).type
+    for scale, ref in [(data.scale_01, X.astype(dtype) / t(255)),
+                       (data.scale_pm1, X.astype(dtype) / t(127.5) - t(1))]:
+        assert np.array_equal(scale(X, dtype), ref)
+        Xb = scale(X, dtype, bias=True)
+        assert Xb.dtype == dtype and Xb.flags.c_contiguous
+        assert np.array_equal(Xb, model.add_bias(ref))
+
+
+# --- issue 15: bad files that used to give a numpy error or load silently --------------------
+
+def _toy_with(tmp_path, idx, role, array):
+    """A tiny data set in data_home whose ``role`` file holds ``array`` instead."""
+    home = tmp_path / "home"
+    idx.write_dataset(home / "toyset")
+    idx.write(home / "toyset" / idx.names[role], array)
+    return home
+
+
+def test_idx_file_with_zero_images_is_a_clear_error(tmp_path, idx):
+    home = _toy_with(tmp_path, idx, "train_images", np.zeros((0, 28, 28), dtype=np.uint8))
+    idx.write(home / "toyset" / idx.names["train_labels"], np.zeros(0, dtype=np.uint8))
+    with pytest.raises(DataFileError, match="0 images") as exc:
+        data.load(toy_spec(idx), data_home=home, download=False)
+    assert "train-images-idx3-ubyte.gz" in str(exc.value)
+
+
+def test_images_of_the_wrong_size_name_the_file(tmp_path, idx):
+    home = _toy_with(tmp_path, idx, "test_images", np.zeros((6, 28, 27), dtype=np.uint8))
+    with pytest.raises(DataFileError, match="28x27 pixels.*28x28") as exc:
+        data.load(toy_spec(idx), data_home=home, download=False)
+    assert str(home / "toyset" / "t10k-images-idx3-ubyte.gz") in str(exc.value)
+
+
+def test_a_directory_where_a_file_should_be(tmp_path, idx):
+    home = tmp_path / "home"
+    idx.write_dataset(home / "toyset")
+    where = home / "toyset" / "train-labels-idx1-ubyte.gz"
+    where.unlink()
+    where.mkdir()
+    for call in (lambda: data.load(toy_spec(idx), data_home=home, download=False),
+                 lambda: data.read_idx(where)):
+        with pytest.raises(DataFileError, match="is a directory") as exc:
+            call()
+        assert str(where) in str(exc.value) and "corrupt" not in str(exc.value)
+
+
+def test_missing_file_error_names_the_missing_file_and_data_home(tmp_path, idx):
+    home = tmp_path / "home"
+    idx.write_dataset(home / "toyset")
+    (home / "toyset" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataFileError) as exc:
+        data.load(toy_spec(idx), data_home=home, download=False)
+    msg = str(exc.value)
+    head = msg.splitlines()[0]
+    assert "t10k-labels-idx1-ubyte.gz" in head and "train-images" not in head
+    assert f"data_home argument: {home / 'toyset'}" in msg
+    assert "cache" in msg and "download=False" in msg
+
+
+def test_a_damaged_file_in_the_download_cache_is_caught(tmp_path, idx, monkeypatch):
+    """The cache holds our downloads: a wrong but parsable file there is not loaded."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LRBOOK_CACHE", str(cache))
+    idx.write_dataset(cache / "toyset")
+    md5s = {role: md5(cache / "toyset" / f) for role, f in idx.names.items()}
+    spec = toy_spec(idx, md5s=md5s)
+    assert data.load(spec, download=False).X_train.shape == (12, 784)     # intact: loads
+    idx.write(cache / "toyset" / idx.names["train_labels"], np.zeros(12, dtype=np.uint8))
+    with pytest.raises(DataFileError, match="checksum") as exc:
+        data.load(spec, download=False)
+    assert str(cache / "toyset" / "train-labels-idx1-ubyte.gz") in str(exc.value)
+    assert "Delete it" in str(exc.value)
+
+
+def test_a_damaged_cached_file_is_fetched_again(http_server, idx, tmp_path, monkeypatch):
+    cache = tmp_path / "dl-cache"
+    monkeypatch.setenv("LRBOOK_CACHE", str(cache))
+    arrays, md5s = _serve_tiny_dataset(http_server, idx)
+    spec = toy_spec(idx, base_url=http_server.url, md5s=md5s)
+    data.load(spec)
+    assert len(http_server.requests) == 4
+    idx.write(cache / "toyset" / idx.names["test_labels"], np.zeros(6, dtype=np.uint8))
+    ds = data.load(spec)
+    assert http_server.requests[4:] == ["/t10k-labels-idx1-ubyte.gz"]       # only the bad one
+    assert np.array_equal(ds.y_test, arrays["test_labels"])
+
+
+def test_files_found_elsewhere_are_left_to_the_parser(tmp_path, idx):
+    """Debian's recompressed Fashion-MNIST and the shared MNIST prefix cannot match the
+    upstream checksums: outside the cache only the parser's checks apply."""
+    home = tmp_path / "home"
+    written = idx.write_dataset(home / "toyset")
+    ds = data.load(toy_spec(idx), data_home=home, download=False)       # spec md5s are zeros
+    assert np.array_equal(ds.X_train, written["train_images"].reshape(-1, 784))
