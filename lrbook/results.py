@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import os
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["results_dir", "code_hash", "cached"]
@@ -121,7 +122,11 @@ def cached(func, *, location=None):
 
     @functools.wraps(func)
     def call(*args, **kwargs):
-        return memorized(*args, **kwargs)
+        with warnings.catch_warnings():
+            # joblib times how long it takes to record the (large) arguments and warns when it
+            # is over half a second: noise on a loaded machine, not a problem with the result
+            warnings.filterwarnings("ignore", message="Persisting input arguments took")
+            return memorized(*args, **kwargs)
 
     call.code_hash = digest
     call.check_call_in_cache = memorized.check_call_in_cache
