@@ -38,7 +38,7 @@ from .train import Schedule, fit
 
 __all__ = ["Task", "N_COMMON", "N_TRAIN", "N_VAL", "VAL_SPLITS", "BATCH_SIZE", "VAL_EVERY",
            "PATIENCE", "MAX_EPOCHS", "first_training_images", "prepare", "binary_task",
-           "softmax_task", "protocol", "schedule", "run", "one_blas_thread", "EarlyStop",
+           "softmax_task", "protocol", "schedule", "run", "run_many", "one_blas_thread", "EarlyStop",
            "stopping_point", "early_stopping", "LearningCurve", "learning_curve"]
 
 N_COMMON = 20_000       # training images every MNIST copy holds (the offline copy's all)
@@ -254,6 +254,28 @@ def early_stopping(result, X_val, y_val, *, patience=PATIENCE) -> EarlyStop:
                      W=result.snapshots[checks[best]], val_loss=val_loss)
 
 
+def _map(fn, calls, n_jobs):
+    """``[fn(*args, **kw) for args, kw in calls]``, in ``n_jobs`` processes if more than one.
+
+    Every call is deterministic and independent of the others (its randomness comes from its
+    own seed), so the results do not depend on ``n_jobs``; the machine that builds the book
+    has two cores, and one SGD run uses one (see :func:`one_blas_thread`).
+    """
+    calls = list(calls)
+    if n_jobs == 1 or len(calls) < 2:
+        return [fn(*args, **kw) for args, kw in calls]
+    from joblib import Parallel, delayed
+    return Parallel(n_jobs=n_jobs)(delayed(fn)(*args, **kw) for args, kw in calls)
+
+
+def run_many(task: Task, settings, *, n_jobs=1):
+    """``[run(task, **s) for s in settings]``, the runs shared among ``n_jobs`` processes.
+
+    The results are the same, in the same order, whatever ``n_jobs``.
+    """
+    return _map(run, [((task,), dict(s)) for s in settings], n_jobs)
+
+
 @dataclass(frozen=True)
 class LearningCurve:
     """Scores of models trained on random subsets. Arrays are ``(len(sizes), len(seeds))``."""
@@ -265,8 +287,19 @@ class LearningCurve:
     test_loss: np.ndarray
 
 
+def _subset_fit(task, rows, seed, steps, fit_overrides):
+    """The model ``learning_curve`` trains on ``task``'s training rows ``rows``."""
+    n = len(rows)
+    kw = protocol(task, X=task.X_train[rows], y=task.y_train[rows], seed=int(seed),
+                  batch_size=min(BATCH_SIZE, n), max_steps=int(steps), X_val=None,
+                  y_val=None, val_every=int(steps))
+    kw.update(fit_overrides)
+    with one_blas_thread():
+        return fit(**kw).W
+
+
 def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, known=None,
-                   **fit_overrides) -> LearningCurve:
+                   n_jobs=1, **fit_overrides) -> LearningCurve:
     """Train on random subsets of ``task``'s training set and score each model on a test set.
 
     For each size ``n`` and each seed, ``n`` training rows are drawn without replacement with
@@ -279,7 +312,8 @@ def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, known=Non
 
     ``known`` maps ``(size, seed)`` to the weights of a model already trained exactly so (for
     instance ``{(len(task.X_train), 0): run(task).W}`` when ``steps`` is that run's number of
-    updates); it is scored, not trained again.
+    updates); it is scored, not trained again. ``n_jobs`` processes share the training (the
+    results do not depend on it).
     """
     known = {} if known is None else {(int(n), int(s)): W for (n, s), W in known.items()}
     sizes = np.asarray(sizes, dtype=int)
@@ -289,22 +323,19 @@ def learning_curve(task: Task, X_test, y_test, *, sizes, seeds, steps, known=Non
         raise ValueError(f"sizes must lie in 1..{n_all} (the training set), got {sizes.tolist()}")
     if seeds.size == 0:
         raise ValueError("seeds must hold at least one seed")
+    cells = [(i, j, np.sort(np.random.default_rng(seed).choice(n_all, size=n, replace=False)))
+             for i, n in enumerate(sizes) for j, seed in enumerate(seeds)]
+    todo = [c for c in cells if (int(sizes[c[0]]), int(seeds[c[1]])) not in known]
+    trained = _map(_subset_fit, [((task, rows, seeds[j], steps, fit_overrides), {})
+                                 for i, j, rows in todo], n_jobs)
+    weights = {(i, j): W for (i, j, _), W in zip(todo, trained)}
     out = np.empty((4, len(sizes), len(seeds)))
-    for i, n in enumerate(sizes):
-        for j, seed in enumerate(seeds):
-            rows = np.sort(np.random.default_rng(seed).choice(n_all, size=n, replace=False))
-            X, y = task.X_train[rows], task.y_train[rows]
-            if (int(n), int(seed)) in known:
-                W = known[int(n), int(seed)]
-                (trl, tra), (tel, tea) = evaluate(W, X, y), evaluate(W, X_test, y_test)
-                out[:, i, j] = tra, tea, trl, tel
-                continue
-            kw = protocol(task, X=X, y=y, seed=int(seed), batch_size=min(BATCH_SIZE, int(n)),
-                          max_steps=int(steps), X_val=None, y_val=None, val_every=int(steps))
-            kw.update(fit_overrides)
-            with one_blas_thread():
-                W = fit(**kw).W
-            (trl, tra), (tel, tea) = evaluate(W, X, y), evaluate(W, X_test, y_test)
-            out[:, i, j] = tra, tea, trl, tel
+    for i, j, rows in cells:
+        W = weights.get((i, j))
+        if W is None:
+            W = known[int(sizes[i]), int(seeds[j])]
+        X, y = task.X_train[rows], task.y_train[rows]
+        (trl, tra), (tel, tea) = evaluate(W, X, y), evaluate(W, X_test, y_test)
+        out[:, i, j] = tra, tea, trl, tel
     return LearningCurve(sizes=sizes, seeds=seeds, train_acc=out[0], test_acc=out[1],
                          train_loss=out[2], test_loss=out[3])

@@ -203,3 +203,17 @@ def test_learning_curve_on_the_whole_set_is_the_protocol_run_and_known_models_ar
     assert np.array_equal(reused.test_loss[1], whole.test_loss[0])
     again = A.learning_curve(t, t.X_val, t.y_val, sizes=[20], seeds=[1], steps=40)
     assert np.array_equal(reused.test_loss[0], again.test_loss[0])
+
+
+def test_parallel_runs_give_the_same_results(mnist):
+    t = soft_task(mnist)
+    settings = [dict(epochs=1, seed=s, l2=l2) for s, l2 in [(0, 0.0), (1, 0.1)]]
+    one, two = A.run_many(t, settings), A.run_many(t, settings, n_jobs=2)
+    for a, b, s in zip(one, two, settings):
+        assert np.array_equal(a.W, b.W) and np.array_equal(a.W, A.run(t, **s).W)
+        assert np.array_equal(a.history.val_loss, b.history.val_loss)
+    kw = dict(sizes=[20, 100], seeds=[0, 1], steps=30)
+    lc1 = A.learning_curve(t, t.X_val, t.y_val, **kw)
+    lc2 = A.learning_curve(t, t.X_val, t.y_val, n_jobs=2, **kw)
+    assert np.array_equal(lc1.test_loss, lc2.test_loss)
+    assert np.array_equal(lc1.train_acc, lc2.train_acc)
