@@ -85,8 +85,8 @@ class History:
     """What was measured at each validation check (one entry per check, in order).
 
     ``step`` counts updates done before the check (0 = the initial weights), see
-    :meth:`Schedule.check_steps`; ``epoch`` is ``step / steps_per_epoch``. Losses are the unpenalised mean deviance on the whole set; the
-    validation fields are NaN when no validation set was given. ``batch_loss`` holds the
+    :meth:`Schedule.check_steps`; ``epoch`` is ``step / steps_per_epoch``. Losses are the
+    unpenalised mean deviance on the whole set; the validation fields are NaN when no validation set was given. ``batch_loss`` holds the
     penalised loss of every batch the optimiser saw (one per step).
     """
     step: np.ndarray
@@ -225,9 +225,9 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
         full-batch step already computed them from its logits. True means stop early."""
         nonlocal best, since_best
         if deferred:
-            if has_val:
+            if has_val or train is None:
                 at_checks[step] = W.copy()
-            train_at[step] = train if train is not None else evaluate(W, X, y)
+            train_at[step] = train            # None: scored with the others at the end
             return False
         tl, ta = train if train is not None else evaluate(W, X, y)
         vl, va = evaluate(W, X_val, y_val)
@@ -242,6 +242,11 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     def result(n_done):
         if deferred:
             steps = np.array(sorted(train_at), dtype=np.int64)
+            todo = [s for s in steps if train_at[s] is None]
+            if todo:                          # several snapshots per pass over the data
+                for s, scores in zip(todo, zip(*evaluate_many([at_checks[s] for s in todo],
+                                                              X, y))):
+                    train_at[s] = scores
             tl = np.array([train_at[s][0] for s in steps], dtype=np.float64)
             ta = np.array([train_at[s][1] for s in steps], dtype=np.float64)
             if has_val and len(steps):

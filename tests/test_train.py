@@ -496,9 +496,24 @@ def test_full_batch_scores_come_from_the_steps_own_pass(problem, monkeypatch, dt
     steps = list(range(0, 31, 3)) + [31]
     res = fit(X, y, binary=binary, n_classes=None if binary else 4, lr=0.5, max_steps=31,
               val_every=3, X_val=X_val, y_val=y_val, patience=patience, snapshot_steps=steps)
-    assert calls.count(True) == 1                       # only the last check scores on its own
+    # only the last check, with no step after it, scores the training set on its own (a run
+    # without early stopping leaves it to the batched scoring at the end)
+    assert calls.count(True) == (0 if patience is None else 1)
     assert list(res.history.step) == steps
     for s, tl, ta in zip(res.history.step, res.history.train_loss, res.history.train_acc):
         want_loss, want_acc = evaluate(res.snapshots[s], X, y)
         assert tl == pytest.approx(want_loss, rel=1e-12 if dtype == np.float64 else 1e-5)
         assert ta == pytest.approx(want_acc, abs=1e-12 if dtype == np.float64 else 1e-3)
+
+
+
+def test_minibatch_checks_are_scored_together_at_the_end(problem, monkeypatch):
+    """Without early stopping, a mini-batch run keeps the weights at its checks and scores
+    them in one batched pass at the end (evaluate_many), not one pass per check."""
+    import lrbook.train as train_module
+    X, y, _ = problem(n=300, d=5, n_classes=3, seed=3)
+    monkeypatch.setattr(train_module, "evaluate", lambda *a: pytest.fail("scored in the loop"))
+    res = fit(X, y, n_classes=3, lr=0.3, epochs=3, batch_size=30, val_every=0.5,
+              snapshot_steps=range(0, 31))
+    for s, tl, ta in zip(res.history.step, res.history.train_loss, res.history.train_acc):
+        assert (tl, ta) == pytest.approx(evaluate(res.snapshots[s], X, y), rel=1e-12)
