@@ -143,8 +143,8 @@ def _read_idx_stream(fh, path):
     expected = int(np.prod(shape))
     out = np.empty(expected, dtype=_IDX_DTYPES[dtype_code])
     view, got = memoryview(out), 0
-    while got < expected:
-        n = fh.readinto(view[got:])
+    while got < expected:                   # in 1 MiB pieces: gzip decompresses a whole
+        n = fh.readinto(view[got:got + (1 << 20)])          # request into a temporary first
         if not n:
             break
         got += n
