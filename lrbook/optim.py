@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import model, solver, train
-from ._checks import check_count, check_l2, check_number
+from ._checks import check_count, check_number
 
 __all__ = ["Progress", "sgd_progress", "lbfgs_progress", "passes_to_reach"]
 
@@ -53,7 +53,7 @@ def _stages(lr, epochs):
 
 
 def sgd_progress(X, y, *, n_classes, l2, lr, epochs=None, batch_size=None, shuffle=True,
-                 seed=0) -> Progress:
+                 seed=0, W0=None) -> Progress:
     """(Mini-batch) gradient descent by :func:`lrbook.train.fit`, loss recorded every epoch.
 
     Parameters
@@ -64,6 +64,7 @@ def sgd_progress(X, y, *, n_classes, l2, lr, epochs=None, batch_size=None, shuff
         ``[(epochs, lr), ...]``: each stage continues from the previous weights, with the
         shuffling seeded by ``(seed, stage)``.
     batch_size, shuffle : as in :func:`lrbook.train.fit` (``None``: full batch).
+    W0 : starting weights ``(D, C)``; default zeros.
 
     Returns
     -------
@@ -71,42 +72,48 @@ def sgd_progress(X, y, *, n_classes, l2, lr, epochs=None, batch_size=None, shuff
     """
     stages = _stages(lr, epochs)
     Y = model.one_hot(np.asarray(y), n_classes, dtype=np.asarray(X).dtype)
-    snaps, stamps = [], []
-    W = None
+    per_epoch = train.Schedule.make(len(X), batch_size=batch_size).steps_per_epoch
+    snaps, stamps, losses = [], [], []
+    W = start = W0
 
-    def record(step, Wk, per_epoch):
+    def record(step, Wk):
         if step % per_epoch == 0:
             stamps.append(time.perf_counter())
-            snaps.append(Wk.copy())
+            if batch_size is not None:
+                snaps.append(Wk.copy())
 
     t0 = time.perf_counter()
     for k, (n_epochs, rate) in enumerate(stages):
-        per_epoch = train.Schedule.make(len(X), batch_size=batch_size).steps_per_epoch
         res = train.fit(X, y, n_classes=n_classes, lr=rate, epochs=n_epochs, l2=l2,
                         batch_size=batch_size, shuffle=shuffle, W0=W,
                         seed=[seed, k] if len(stages) > 1 else seed,
                         val_every=n_epochs * per_epoch,      # no checks inside the run
-                        callback=lambda s, Wk: record(s, Wk, per_epoch))
+                        callback=record)
         W = res.W
+        # full batch: the loss the step was computed from is the loss at the epoch's start
+        losses.extend(res.history.batch_loss)
     seconds = np.r_[0.0, np.asarray(stamps) - t0]
-    W0 = np.zeros_like(snaps[0])
-    loss = np.array([model.cross_entropy(Wk, X, Y, l2) for Wk in [W0] + snaps])
+    if batch_size is None:
+        loss = np.r_[losses, model.cross_entropy(W, X, Y, l2)]
+    else:
+        start = np.zeros_like(W) if start is None else start
+        loss = np.array([model.cross_entropy(Wk, X, Y, l2) for Wk in [start] + snaps])
     return Progress(passes=np.arange(len(loss), dtype=np.float64), seconds=seconds,
                     loss=loss, W=W)
 
 
 @dataclass(frozen=True)
 class _Counted(solver.Problem):
-    """A :class:`lrbook.solver.Problem` whose loss-and-gradient notes the time of each call."""
-    stamps: list = field(default_factory=list)
+    """A :class:`lrbook.solver.Problem` whose loss-and-gradient notes the loss of each call."""
+    calls: list = field(default_factory=list)
 
     @property
     def loss_and_grad(self):
         inner = solver.Problem.loss_and_grad.fget(self)
 
-        def counted(W, X, Y, l2):
-            out = inner(W, X, Y, l2)
-            self.stamps.append(time.perf_counter())
+        def counted(*args):
+            out = inner(*args)
+            self.calls.append(float(out[0]))
             return out
         return counted
 
@@ -127,7 +134,8 @@ def lbfgs_progress(problem, *, l2, max_iter, tol=0.0, memory=20,
     Returns
     -------
     Progress, with ``passes`` = loss-and-gradient evaluations so far (line searches
-    included), so that ``passes[k]`` may grow by more than one per iteration.
+    included), so that ``passes[k]`` may grow by more than one per iteration. Evaluations
+    after the last completed iteration (a line search that gave up) are not recorded.
     """
     max_iter = check_count("max_iter", max_iter, minimum=1)
     counted = _Counted(**{f.name: getattr(problem, f.name) for f in fields(solver.Problem)})
@@ -136,21 +144,18 @@ def lbfgs_progress(problem, *, l2, max_iter, tol=0.0, memory=20,
     else:
         options = dict(maxiter=max_iter, gtol=float(tol), ftol=1e-15, maxcor=int(memory),
                        maxls=40)
-    P = problem.scaling(l2)
     rec = []
 
     def keep(Wr, loss):
-        rec.append((len(counted.stamps), time.perf_counter(), loss, Wr))
+        rec.append((len(counted.calls), time.perf_counter(), loss, Wr))
 
     t0 = time.perf_counter()
-    solver._lbfgs(counted, l2, P, np.zeros(problem.shape), options, callback=keep)
-    l2c = check_l2(l2, problem.shape[1] if len(problem.shape) == 2 else 1, problem.Xr.dtype)
-    loss0 = float(problem.loss_and_grad(np.zeros(problem.shape, problem.Xr.dtype),
-                                        problem.Xr, problem.Y, l2c)[0])
-    W = problem.to_original(rec[-1][3]) if rec else np.zeros(problem.shape)
+    solver._lbfgs(counted, l2, problem.scaling(l2), np.zeros(problem.shape), options,
+                  callback=keep)
+    W = problem.to_original(rec[-1][3]) if rec else problem.to_original(np.zeros(problem.shape))
     return Progress(passes=np.array([0.0] + [r[0] for r in rec]),
                     seconds=np.array([0.0] + [r[1] - t0 for r in rec]),
-                    loss=np.array([loss0] + [r[2] for r in rec]), W=W)
+                    loss=np.array([counted.calls[0]] + [r[2] for r in rec]), W=W)
 
 
 def passes_to_reach(progress, target):

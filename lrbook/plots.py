@@ -4,7 +4,7 @@ returns the axes; none calls ``plt.show()`` or saves. Captions and numbers live 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["weight_images", "curves", "sample_grid", "image_of", "images"]
+__all__ = ["weight_images", "curves", "sample_grid", "image_of", "images", "loss_gap"]
 
 
 def image_of(w, side=28):
@@ -111,3 +111,22 @@ def images(X, *, titles=None, ax=None, cmap="gray_r"):
         if titles is not None:
             a.set_title(titles[k], fontsize=7)
     return axes
+
+
+def loss_gap(progress, *, optimum, x="passes", ax=None, floor=1e-12, **plot_kw):
+    """The gap ``loss - optimum`` of an optimiser's run against ``x`` ("passes" or "seconds"),
+    on a log scale; gaps below ``floor`` (the optimum itself, rounding) are not drawn.
+
+    ``progress`` is a :class:`lrbook.optim.Progress`.
+    """
+    if x not in ("passes", "seconds"):
+        raise ValueError(f"x must be 'passes' or 'seconds', got {x!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    gap = np.asarray(progress.loss) - optimum
+    keep = gap > floor
+    ax.plot(np.asarray(getattr(progress, x))[keep], gap[keep], **plot_kw)
+    ax.set_yscale("log")
+    ax.set_xlabel("passes over the training data" if x == "passes" else "seconds")
+    ax.set_ylabel("loss - optimal loss")
+    return ax
