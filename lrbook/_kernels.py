@@ -222,8 +222,11 @@ def _n_threads():
 
 
 def _pool():
+    """The kernel's thread pool, made on first use and made again in a forked child (whose
+    copy of the parent's pool has no threads behind it)."""
     global _executor
-    if _executor is None:
+    if _executor is None or _executor[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
-        _executor = ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="lrbook")
-    return _executor
+        _executor = (os.getpid(),
+                     ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="lrbook"))
+    return _executor[1]

@@ -357,3 +357,20 @@ def test_numpy_path_without_numba(monkeypatch):
     assert _kernels.softmax_pass(W, X, Y) is None
     step = model.softmax_step(W, X, Y, 0.1)
     assert step.accuracy == pytest.approx(np.mean(model.predict(W, X) == y))
+
+
+def test_kernel_runs_in_a_forked_child(kernel_always):
+    """The thread pool is made again after a fork (the parent's has no threads there)."""
+    import multiprocessing as mp
+    W, X, Y, _ = _random_case(5000, 10, 4, np.float32)
+    want = model.softmax_step(W, X, Y).loss                  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_step_loss, (W, X, Y)).get(timeout=120)
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def _step_loss(W, X, Y):
+    from lrbook import _kernels
+    _kernels._MIN_ROWS = 1
+    return float(model.softmax_step(W, X, Y).loss)
