@@ -103,14 +103,7 @@ def _chapters_loading_mnist():
     return sorted(p for p in (ROOT / "book").glob("*.md") if "load_mnist(" in p.read_text())
 
 
-# binary-gradient takes every 2 and 3 of the training file (4,005 with the offline copy, about
-# 12,000 with the official one); its author is changing it. Remove the mark when it selects.
-_NOT_YET = {"binary-gradient"}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="selects from the whole file"))
-    if p.stem in _NOT_YET else p for p in _chapters_loading_mnist()], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _chapters_loading_mnist(), ids=lambda p: p.stem)
 def test_every_chapter_that_loads_mnist_selects_the_common_images(path):
     calls = re.findall(r"^.*load_mnist\(.*$", path.read_text(), flags=re.M)
     unselected = [c.strip() for c in calls if "first_training_images(" not in c]
