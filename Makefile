@@ -78,7 +78,8 @@ test-lib: setup
 # The second execution of every chapter, compared output by output with the book build's first.
 test-chapters: book
 	$(BIN)/python scripts/executed_notebooks.py $(EXECUTED)
-	$(BATCH) $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+	$(BATCH) $(BIN)/python -m pytest -p no:cacheprovider -p scripts.nbval_store_history \
+	  --nbval --nbval-current-env \
 	  --nbval-sanitize-with $(SANITIZE) --nbval-cell-timeout=1800 $(EXECUTED)
 
 # The built book in headless Chromium: figures, maths, error outputs, links; screenshots.
