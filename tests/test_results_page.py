@@ -18,10 +18,15 @@ LINKS = re.findall(r"\]\(([\w.-]+\.md)#([^)]+)\)", TEXT)
 
 
 def _glued(doc):
+    """Keys a chapter glues: plain names, and patterns for f-string names (``f"{key}_rises"``
+    matches ``pix_rises``)."""
     text = (BOOK / doc).read_text()
     names = set(re.findall(r"glue(?:_seconds)?\(\s*[\"']([^\"']+)[\"']", text))
-    prefixes = tuple(re.findall(r"glue(?:_seconds)?\(\s*f[\"']([^\"'{]+)\{", text))
-    return names, prefixes
+    templates = re.findall(r"glue(?:_seconds)?\(\s*f[\"']([^\"']+)[\"']", text)
+    patterns = [re.compile("".join(r"\w+" if part.startswith("{") else re.escape(part)
+                                   for part in re.split(r"(\{[^}]*\})", t)))
+                for t in templates]
+    return names, patterns
 
 
 def _anchors(doc):
@@ -38,8 +43,9 @@ def test_the_page_is_in_the_toc_and_pastes_from_other_chapters():
 @pytest.mark.parametrize("doc,key,fmt", PASTED, ids=lambda v: str(v))
 def test_every_pasted_key_is_glued_by_its_chapter(doc, key, fmt):
     assert (BOOK / doc).is_file(), f"results.md pastes from {doc}, which does not exist"
-    names, prefixes = _glued(doc)
-    assert key in names or key.startswith(prefixes), f"{doc} does not glue {key!r}"
+    names, patterns = _glued(doc)
+    assert key in names or any(p.fullmatch(key) for p in patterns), (
+        f"{doc} does not glue {key!r}")
     assert fmt, f"{doc}::{key} needs a format spec (':s' for text): myst-nb reads the last ':'"
 
 
