@@ -190,3 +190,19 @@ def test_chapters_glue_through_the_library(path):
     assert "from myst_nb import glue" not in text, (
         f"{path.name} imports myst_nb's glue: use 'from lrbook.book import glue', which "
         "glues NumPy scalars as plain numbers")
+
+
+def _code_lines(cell):
+    """The code of a chapter cell, without its YAML options block (``---`` ... ``---``) and
+    without ``:key: value`` option lines."""
+    lines = cell.splitlines()
+    if lines and lines[0].strip() == "---" and "---" in (l.strip() for l in lines[1:]):
+        lines = lines[[l.strip() for l in lines[1:]].index("---") + 2:]
+    return [l for l in lines if not l.startswith(":")]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page_column(path):
+    long = [(len(l), l.strip()[:50]) for cell in _code_cells(path.read_text())
+            for l in _code_lines(cell) if len(l) > 88]
+    assert not long, f"{path.name} has code lines over 88 characters: {long}"
