@@ -19,12 +19,13 @@ trainer's divergence check relies on.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
 import numpy as np
 
-__all__ = ["available", "softmax_pass"]
+__all__ = ["available", "softmax_pass", "one_blas_thread"]
 
 _FASTMATH = {"reassoc", "contract"}      # vectorised sums; NaN/inf still propagate
 _MIN_ROWS = 2048                         # below this NumPy's small products win (measured)
@@ -211,6 +212,31 @@ def softmax_pass(W, X, Y):
 
 
 _executor = None
+_controller = None
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread, for loops that alternate the kernel with
+    small BLAS products (the solver's rotations, SciPy's L-BFGS updates).
+
+    Why. After each call OpenBLAS keeps its worker threads spinning on the cores for a while
+    (its thread timeout) in case another call follows. A kernel pass that starts then shares
+    the cores with them: on the 2-core machine the solver's evaluations took 78 ms instead of
+    36 ms, and a regularisation path twice as long (``benchmarks/bench_solver.py``). The
+    products inside such loops are O(D^2 C), a millisecond on one thread. A no-op when the
+    kernel is not in use (the NumPy path needs BLAS threads for its large products) or
+    threadpoolctl is missing.
+    """
+    global _controller
+    if _get() is None or _n_threads() == 1:
+        return contextlib.nullcontext()
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return contextlib.nullcontext()
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _n_threads():

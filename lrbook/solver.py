@@ -54,7 +54,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from . import model
+from . import _kernels, model
 from ._checks import (check_count, check_l2, check_n_classes, check_number, check_weights,
                       check_xy)
 
@@ -233,8 +233,9 @@ def _lbfgs(pb, l2, P, Wr0, options, callback=None, dtype=None):
         def keep(intermediate_result):               # SciPy passes the iterate and its loss
             callback((P * intermediate_result.x.reshape(shape)).astype(pb.X.dtype),
                      float(intermediate_result.fun))
-    res = minimize(objective, (Wr0 / P).ravel(), jac=True, method="L-BFGS-B",
-                   callback=keep, options=options)
+    with _kernels.one_blas_thread():         # no spinning BLAS threads beside the kernel
+        res = minimize(objective, (Wr0 / P).ravel(), jac=True, method="L-BFGS-B",
+                       callback=keep, options=options)
     return res, n_eval
 
 

@@ -377,3 +377,24 @@ def _step_loss(W, X, Y):
     from lrbook import _kernels
     _kernels._MIN_ROWS = 1
     return float(model.softmax_step(W, X, Y).loss)
+
+
+def test_one_blas_thread_limits_blas_only_while_the_kernel_is_in_use(monkeypatch):
+    """Inside the context BLAS runs on one thread (no spinning workers beside the kernel);
+    the setting is restored after; without the kernel the context changes nothing."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from lrbook import _kernels
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    monkeypatch.setenv("LRBOOK_NUM_THREADS", "2")
+    if _kernels.available():
+        with _kernels.one_blas_thread():
+            assert blas_threads() and all(n == 1 for n in blas_threads())
+        assert blas_threads() == before
+    monkeypatch.setattr(_kernels, "_get", lambda: None)
+    with _kernels.one_blas_thread():
+        assert blas_threads() == before
