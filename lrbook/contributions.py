@@ -13,28 +13,29 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
-from .weights import class_means
+from .weights import class_means, gradient_term_norms, row_norms
 
 __all__ = ["per_image_gradient_norms", "subset_gradient_share", "typical_and_atypical"]
 
 
-def per_image_gradient_norms(W, X, y):
+def per_image_gradient_norms(W, X, y, *, x_norms=None):
     r"""Norm of each image's term in the gradient, :math:`\|x_i\|\,\|p_i - y_i\|`, ``(N,)``.
 
-    ``W`` is ``(D, C)`` (softmax) or ``(D,)`` (binary), ``X`` ``(N, D)``, ``y`` integer labels.
+    ``W`` is ``(D, C)`` (softmax) or ``(D,)`` (binary), ``X`` ``(N, D)``, ``y`` integer labels;
+    ``x_norms`` ``(N,)`` the row norms of ``X`` (:func:`lrbook.weights.row_norms`), to pass
+    when measuring many weights on the same data (computed if not given).
     """
     X = np.asarray(X)
     R = model.residual_from_logits(X @ W, y)                      # (N,) or (N, C)
-    r = np.abs(R) if R.ndim == 1 else np.linalg.norm(R, axis=1)   # (N,)
-    return np.linalg.norm(X, axis=1) * r
+    return gradient_term_norms(R, row_norms(X) if x_norms is None else x_norms)
 
 
-def subset_gradient_share(W, X, y, subsets):
+def subset_gradient_share(W, X, y, subsets, *, x_norms=None):
     r"""Share of the summed per-image gradient norms carried by each subset of images.
 
     Parameters
     ----------
-    W, X, y : as in :func:`per_image_gradient_norms`.
+    W, X, y, x_norms : as in :func:`per_image_gradient_norms`.
     subsets : a mapping name -> index array (or boolean mask) into the rows of ``X``.
 
     Returns
@@ -42,7 +43,7 @@ def subset_gradient_share(W, X, y, subsets):
     dict name -> float, :math:`\sum_{i \in S}\|x_i\|\|p_i-y_i\| / \sum_i \|x_i\|\|p_i-y_i\|`.
     For a subset holding a fraction ``q`` of images drawn at random, about ``q``.
     """
-    norms = per_image_gradient_norms(W, X, y)
+    norms = per_image_gradient_norms(W, X, y, x_norms=x_norms)
     total = norms.sum()
     return {name: float(norms[idx].sum() / total) for name, idx in subsets.items()}
 

@@ -128,11 +128,12 @@ def l2_penalty(W, l2):
     return 0.5 * anp.sum(l2 * W[:-1] ** 2)
 
 
-def _l2_grad(W, l2):
-    """Gradient of :func:`l2_penalty`: ``l2 * W`` with a zero bias row."""
-    G = np.zeros_like(W)
-    G[:-1] = l2 * W[:-1]
-    return G
+def _add_l2_grad(grad, W, l2):
+    """Adds the gradient of :func:`l2_penalty` (``l2 * W``, zero on the bias row) to ``grad``
+    in place, and returns it: no array of the size of ``W`` is allocated."""
+    if np.any(l2):
+        grad[:-1] += l2 * W[:-1]
+    return grad
 
 
 class Step(NamedTuple):
@@ -181,7 +182,7 @@ def binary_step(w, X, y, l2=0.0):
     n = X.shape[0]
     hits = np.count_nonzero((z > 0) == (y == 1))
     r = residual_from_logits(z, y)                       # (N,) residuals  y_hat - y
-    grad = X.T @ r / n + _l2_grad(w, l2)
+    grad = _add_l2_grad(X.T @ r / n, w, l2)
     return Step(loss=np.float64(loss), grad=grad, deviance=deviance,
                 accuracy=hits / n if n else np.nan)
 
@@ -223,10 +224,8 @@ def softmax_step(W, X, Y, l2=0.0) -> Step:
         dev_sum, hits, grad = _softmax_pass_numpy(W, X, Y)
     deviance = dev_sum / n
     loss = deviance + float(l2_penalty(W.astype(np.float64), l2))
-    if np.any(l2):
-        grad[:-1] += l2 * W[:-1]
-    return Step(loss=np.float64(loss), grad=grad, deviance=deviance,
-                       accuracy=hits / n if n else np.nan)
+    return Step(loss=np.float64(loss), grad=_add_l2_grad(grad, W, l2), deviance=deviance,
+                accuracy=hits / n if n else np.nan)
 
 
 def _softmax_pass_numpy(W, X, Y):

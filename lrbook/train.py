@@ -48,12 +48,14 @@ class DivergenceWarning(UserWarning):
 @dataclass(frozen=True)
 class Schedule:
     """When :func:`fit` updates and checks: ``steps_per_epoch`` updates make an epoch, the run
-    makes ``total`` updates, and checks the validation set (and records the training scores)
-    at step 0, every ``check_every`` steps and after the last step.
+    makes ``total`` updates of ``batch_size`` rows each (all of them for full-batch descent),
+    and checks the validation set (and records the training scores) at step 0, every
+    ``check_every`` steps and after the last step.
     """
     steps_per_epoch: int
     total: int
     check_every: int
+    batch_size: int
 
     @classmethod
     def make(cls, n_samples, *, batch_size=None, drop_last=True, epochs=1, max_steps=None,
@@ -69,7 +71,7 @@ class Schedule:
             total = int(round(check_number("epochs", epochs, minimum=0, strict=False)
                               * per_epoch))
         return cls(steps_per_epoch=per_epoch, total=total,
-                   check_every=_as_step_count(val_every, per_epoch))
+                   check_every=_as_step_count(val_every, per_epoch), batch_size=bs)
 
     def is_check(self, step):
         """Whether ``fit`` checks after ``step`` updates."""
@@ -198,7 +200,7 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     n, d = X.shape
     sched = Schedule.make(n, batch_size=batch_size, drop_last=drop_last, epochs=epochs,
                           max_steps=max_steps, val_every=val_every)
-    bs = n if batch_size is None else int(batch_size)
+    bs = sched.batch_size
     total, steps_per_epoch = sched.total, sched.steps_per_epoch
     shape = (d,) if binary else (d, n_classes)
     W = (np.zeros(shape, dtype=X.dtype) if W0 is None

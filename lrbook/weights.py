@@ -15,7 +15,7 @@ from . import model
 
 __all__ = [
     "class_means", "first_step_weights", "first_step_weights_binary",
-    "GradientShare", "hard_example_gradient_share",
+    "GradientShare", "hard_example_gradient_share", "row_norms",
     "column_correlation", "total_variation", "relative_total_variation",
     "coefficient_range",
 ]
@@ -103,7 +103,22 @@ class GradientShare(NamedTuple):
     q: float             # fraction of samples counted as hard
 
 
-def hard_example_gradient_share(W, X, y, *, q=0.1):
+def row_norms(X):
+    """Euclidean norm of each row of ``X`` ``(N, D)``, ``(N,)``, with no ``(N, D)`` temporary
+    (``np.linalg.norm(X, axis=1)`` squares a full copy first)."""
+    X = np.asarray(X)
+    return np.sqrt(np.einsum("nd,nd->n", X, X))
+
+
+def gradient_term_norms(R, x_norms):
+    r"""Norm of each image's term :math:`x_i (p_i - y_i)^\top` of the gradient,
+    :math:`\|x_i\|\,\|p_i - y_i\|`, ``(N,)``, from the residuals ``R`` ``(N,)`` (binary) or
+    ``(N, C)`` and the row norms of ``X`` (:func:`row_norms`)."""
+    r = np.abs(R) if R.ndim == 1 else np.sqrt(np.einsum("nc,nc->n", R, R))
+    return x_norms * r
+
+
+def hard_example_gradient_share(W, X, y, *, q=0.1, x_norms=None):
     r"""Share of the (unpenalised) gradient that comes from the fraction ``q`` of highest-loss samples.
 
     The gradient of the mean loss is a sum of per-sample terms,
@@ -125,6 +140,8 @@ def hard_example_gradient_share(W, X, y, *, q=0.1):
     X : (N, D) array, bias column last.
     y : (N,) integer labels.
     q : float in (0, 1], fraction of samples counted as hard.
+    x_norms : (N,) the row norms of ``X`` (:func:`row_norms`), when measuring many weights
+        on the same data; computed if not given.
 
     Returns
     -------
@@ -141,7 +158,7 @@ def hard_example_gradient_share(W, X, y, *, q=0.1):
     hard = np.argsort(loss, kind="stable")[n - k:]
     G = X.T @ R / n
     G_hard = X[hard].T @ R[hard] / n
-    per_sample = np.linalg.norm(X, axis=1) * (np.abs(R) if R.ndim == 1 else np.linalg.norm(R, axis=1))
+    per_sample = gradient_term_norms(R, row_norms(X) if x_norms is None else x_norms)
     return GradientShare(projection=float(np.sum(G_hard * G) / np.sum(G * G)),
                          magnitude=float(per_sample[hard].sum() / per_sample.sum()),
                          loss=float(loss[hard].sum() / loss.sum()), q=float(q))

@@ -49,3 +49,16 @@ def test_typical_and_atypical():
         assert dist[typ][y[typ] == k].max() <= dist[atyp][y[atyp] == k].min()
     with pytest.raises(ValueError, match="q must be"):
         contributions.typical_and_atypical(X, y, 4, q=0.9)
+
+
+def test_given_row_norms_give_the_same_shares():
+    """Passing the row norms once (many snapshots on the same data) changes no result."""
+    X, y, W = _data()
+    xn = weights.row_norms(X)
+    np.testing.assert_allclose(xn, np.linalg.norm(X, axis=1), rtol=1e-12)
+    subsets = {"first": np.arange(50), "odd": np.arange(1, len(y), 2)}
+    assert (contributions.subset_gradient_share(W, X, y, subsets, x_norms=xn)
+            == pytest.approx(contributions.subset_gradient_share(W, X, y, subsets), rel=1e-12))
+    a = weights.hard_example_gradient_share(W, X, y, q=0.1, x_norms=xn)
+    b = weights.hard_example_gradient_share(W, X, y, q=0.1)
+    assert a.magnitude == pytest.approx(b.magnitude, rel=1e-12)

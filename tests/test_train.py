@@ -458,6 +458,8 @@ def test_schedule_drop_last_and_max_steps():
     assert Schedule.make(105, batch_size=10, drop_last=False).steps_per_epoch == 11
     assert Schedule.make(105, batch_size=10, epochs=50, max_steps=7).total == 7
     assert Schedule.make(105).steps_per_epoch == 1            # full batch
+    assert Schedule.make(105).batch_size == 105                # ... of every row
+    assert Schedule.make(105, batch_size=10).batch_size == 10
 
 
 
