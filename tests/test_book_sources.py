@@ -132,12 +132,23 @@ def test_citations_are_in_the_bibliography(path):
     assert cited <= known, f"{path.name} cites unknown keys {sorted(cited - known)}"
 
 
+def _glued_keys(text):
+    """The keys a chapter glues with a literal name."""
+    return set(re.findall(r"glue(?:_seconds)?\(\s*[\"']([^\"']+)[\"']", text))
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_pasted_numbers_are_glued_in_the_chapter(path):
     text = path.read_text()
-    pasted = {m.split(":")[0] for m in re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", text)}
+    refs = re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", text)
+    # another page's number, {glue:text}`page.md::key:fmt`: glued by that page
+    for ref in (r for r in refs if "::" in r):
+        page, key = ref.split("::")[0], ref.split("::")[1].split(":")[0]
+        assert key in _glued_keys((path.parent / page).read_text()), (
+            f"{path.name} pastes {key!r} from {page}, which does not glue it")
+    pasted = {m.split(":")[0] for m in refs if "::" not in m}
     pasted |= set(re.findall(r"```\{glue(?::\w+)?\} (\S+)", text))
-    glued = set(re.findall(r"glue(?:_seconds)?\(\s*[\"']([^\"']+)[\"']", text))
+    glued = _glued_keys(text)
     # glue(f"name_{k}", ...) or glue(f"{key}_rises", ...): any word where the braces are
     templates = re.findall(r"glue(?:_seconds)?\(\s*f[\"']([^\"']+)[\"']", text)
     patterns = [re.compile("".join(r"\w+" if part.startswith("{") else re.escape(part)
