@@ -10,8 +10,10 @@ import the I/O module):
   :mod:`~lrbook.gradcheck` (finite differences and autograd checks),
   :mod:`~lrbook.augment` (label-preserving image transformations with one strength);
 * scoring and fitting: :mod:`~lrbook.metrics` (every loss/accuracy/per-class score),
-  :mod:`~lrbook.train` (the trainer ``fit`` and its ``Schedule``), :mod:`~lrbook.solver`
-  (L-BFGS: to convergence, regularisation paths, iterate traces), :mod:`~lrbook.optim`
+  :mod:`~lrbook.train` (the trainer ``fit`` and its ``Schedule``), :mod:`~lrbook.problem`
+  (a training set made ready for L-BFGS: the preconditioner, an exact change of variables),
+  :mod:`~lrbook.solver` (L-BFGS: to convergence, regularisation paths, iterate traces),
+  :mod:`~lrbook.optim`
   (optimisers watched from outside: loss against passes over the data and seconds),
   :mod:`~lrbook.mlp` (a small autograd network) and :mod:`~lrbook.cnn` (a small JAX
   network), both used as frozen feature extractors;

@@ -150,7 +150,7 @@ def lbfgs_progress(problem, *, l2, max_iter, tol=0.0, memory=20,
         rec.append((len(counted.calls), time.perf_counter(), loss, Wr))
 
     t0 = time.perf_counter()
-    solver._lbfgs(counted, l2, problem.scaling(l2), np.zeros(problem.shape), options,
+    solver.lbfgs(counted, l2, problem.scaling(l2), np.zeros(problem.shape), options,
                   callback=keep)
     W = problem.to_original(rec[-1][3]) if rec else problem.to_original(np.zeros(problem.shape))
     return Progress(passes=np.array([0.0] + [r[0] for r in rec]),

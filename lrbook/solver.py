@@ -1,7 +1,7 @@
 """Logistic regression fitted with L-BFGS: to convergence, along a regularisation path, or
 step by step keeping every iterate (:func:`trace`, what scikit-learn's solver does).
 
-One driver, :func:`_lbfgs`, runs SciPy's L-BFGS-B for all three.
+One driver, :func:`lbfgs`, runs SciPy's L-BFGS-B for all three.
 
 :func:`lrbook.train.fit` is the book's teaching trainer: plain (mini-batch) gradient descent, whose
 answer depends on the learning rate and the number of steps. To compare *penalties* we need the
@@ -16,15 +16,10 @@ Objective (the library's, see :mod:`lrbook.model`)::
 
 with the bias row never penalised and ``l2`` a scalar or one penalty per class, shape ``(C,)``.
 
-Preconditioning (an exact change of variables, not a different problem). Raw pixels make the
-problem badly conditioned: the covariance of the inputs has eigenvalues from about 20 down to
-0, so with a small penalty L-BFGS needs thousands of iterations. :func:`prepare` centres the
-features and rotates them onto the eigenvectors ``V`` of their covariance (eigenvalues ``e``),
-and the solver works with ``W = V (P * U)`` where ``P[j, k] = 1 / sqrt(c e_j + l2_k)`` and
-``c = (1 - 1/C) / C`` is the curvature of the softmax loss at uniform predictions (the bias row
-gets ``1 / sqrt(c)``). The
-rotation leaves ``||W||`` unchanged and centring only moves the bias, so the minimiser is the
-same; in the new variables ``U`` the curvature is close to uniform.
+Preconditioning. The solver works in rotated, rescaled variables ``U``, with ``W = V (P * U)``
+(centred features rotated onto the eigenvectors ``V`` of their covariance, ``P`` a diagonal
+scaling): an exact change of variables, described in :mod:`lrbook.problem`, where
+:func:`prepare` and :class:`Problem` are defined (both re-exported here).
 
 Stopping rule. The run stops when the largest entry of the gradient with respect to ``U`` is at
 most ``tol``. Since ``P`` approximates the inverse square root of the Hessian, the squared norm of
@@ -36,19 +31,18 @@ Precision. The data stay in the dtype they come in, and no rotated copy of them 
 evaluation maps the weights back to the original coordinates, runs the fused pass of
 :func:`lrbook.model.softmax_step` on ``X`` and rotates the gradient (O(D^2 C), small next to
 the pass). ``float32`` data halve the memory traffic of that pass. Sums over samples are taken
-in float64, but a float32 logit still carries a relative rounding error of about 1e-7 of the
-terms it sums, and on uncentred pixels that noise is what ends a float32 run: at a small
-penalty (1e-4 on Fashion-MNIST) the line search stops resolving progress at a relative gap of a
-few 1e-6. With ``precision="auto"`` (the default) such a run is finished from where it stopped
-with float64 weights, which the kernel multiplies in float64 while reading the float32 data
+in float64, so the loss of a float32 run resolves relative progress far below 1e-6: on
+Fashion-MNIST a float32 run reaches a relative gap of 1e-6 at lambda = 1e-2 and at 1e-4 (final
+gaps 5e-9 and 3e-8 in ``benchmarks/bench_solver.py``). What remains is the rounding of each
+float32 logit, about 1e-7 of the terms it sums, which eventually stops the line search. With
+``precision="auto"`` (the default) a run that stalls short of ``tol`` is finished from where it
+stopped with float64 weights, which the kernel multiplies in float64 while reading the float32 data
 (about 1.5 times the cost of a float32 pass, no float64 copy). ``benchmarks/bench_solver.py``
 measures the three choices. The optimiser's own arithmetic runs in float64.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -57,89 +51,13 @@ from scipy.optimize import minimize
 from . import _kernels, model
 from ._checks import (check_count, check_l2, check_n_classes, check_number, check_weights,
                       check_xy)
+from .problem import Problem, prepare
 
 __all__ = ["Problem", "LbfgsResult", "PathResult", "Trace", "prepare", "solve", "fit_lbfgs",
-           "regularisation_path", "trace", "SKLEARN_OPTIONS"]
+           "regularisation_path", "trace", "lbfgs", "SKLEARN_OPTIONS"]
 
 # scikit-learn's LogisticRegression(solver="lbfgs") passes these to SciPy (sklearn 1.4-1.6)
 SKLEARN_OPTIONS = {"maxls": 50, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A training set made ready for :func:`solve` (see the module docstring).
-
-    ``X`` ``(N, D)`` the inputs (bias column last), kept as given: the solver works in the
-    rotated coordinates ``Wr`` but evaluates the loss on ``X`` at ``to_original(Wr)`` and
-    rotates the gradient back (:meth:`grad_to_rotated`), O(D^2 C) per evaluation instead of a
-    rotated copy of ``X``. ``V`` ``(D-1, D-1)`` the eigenvectors of the feature covariance (None
-    if not preconditioned), ``mean`` ``(D-1,)`` the feature means, ``eig`` ``(D-1,)`` the
-    covariance eigenvalues (zeros if not preconditioned), ``Y`` one-hot ``(N, C)`` for the
-    softmax model, or the targets ``(N,)`` in {0, 1} for the binary model (weights ``(D,)``;
-    only without preconditioning).
-    """
-    X: np.ndarray
-    Y: np.ndarray
-    mean: np.ndarray
-    V: np.ndarray | None
-    eig: np.ndarray
-
-    @property
-    def shape(self):
-        """Shape of the weights, ``(D, C)`` (softmax) or ``(D,)`` (binary)."""
-        return (self.X.shape[1],) + self.Y.shape[1:]
-
-    @cached_property
-    def Xr(self):
-        """The inputs in the solver's coordinates, ``(N, D)``: centred features rotated onto
-        ``V``, bias column last (``X`` itself if not preconditioned). Built on first use only
-        (a full copy of ``X``); the solver itself never needs it."""
-        if self.V is None:
-            return self.X
-        F = self.X[:, :-1]
-        Fr = (F - self.mean.astype(F.dtype)) @ self.V.astype(F.dtype)          # (N, D-1)
-        return np.hstack([Fr, np.ones((len(F), 1), dtype=F.dtype)])
-
-    @property
-    def loss_and_grad(self):
-        """The model's fused loss and gradient, :mod:`lrbook.model`."""
-        return (model.cross_entropy_and_grad if self.Y.ndim == 2
-                else model.binary_cross_entropy_and_grad)
-
-    def to_original(self, Wr):
-        """Weights in the solver's coordinates ``(D, C)`` to weights for the original ``X``."""
-        if self.V is None:
-            return Wr
-        Wf = self.V @ Wr[:-1]                                  # (D-1, C)
-        return np.vstack([Wf, Wr[-1:] - self.mean @ Wf]).astype(Wr.dtype)
-
-    def from_original(self, W):
-        """Inverse of :meth:`to_original`."""
-        if self.V is None:
-            return W
-        Wf = W[:-1]
-        return np.vstack([self.V.T @ Wf, W[-1:] + self.mean @ Wf]).astype(W.dtype)
-
-    def grad_to_rotated(self, G):
-        """A gradient with respect to the original weights ``(D, C)`` to one with respect to
-        the solver's ``Wr`` (the chain rule through :meth:`to_original`), in float64:
-        ``[V.T (G[:-1] - mean g_b), g_b]`` with ``g_b = G[-1]`` the bias row."""
-        G = np.asarray(G, dtype=np.float64)
-        if self.V is None:
-            return G
-        Gb = G[-1:]                                                     # (1, C)
-        return np.vstack([self.V.T @ (G[:-1] - self.mean[:, None] * Gb), Gb])
-
-    def scaling(self, l2):
-        """The diagonal preconditioner ``P`` ``(D, C)`` for penalty ``l2`` (scalar or ``(C,)``)."""
-        P = np.ones(self.shape)
-        if self.V is not None:
-            c = self.shape[1]
-            lam = np.broadcast_to(np.asarray(l2, dtype=np.float64), (c,))
-            curv = (1.0 / c) * (1.0 - 1.0 / c)      # softmax curvature at uniform predictions
-            P[:-1] = 1.0 / np.sqrt(curv * self.eig[:, None] + lam[None, :])
-            P[-1] = 1.0 / np.sqrt(curv)
-        return P
 
 
 class LbfgsResult(NamedTuple):
@@ -173,44 +91,8 @@ class PathResult(NamedTuple):
     seconds: np.ndarray
 
 
-def _gram(F, mean, chunk=8192):
-    """Covariance ``(D, D)`` of the rows of ``F``: each chunk's product in the dtype of ``F``
-    (float32 BLAS is twice as fast), the chunks summed in float64. The preconditioner need
-    not be exact: the loss is always evaluated at ``to_original(Wr)``, so any invertible
-    ``V`` gives the same minimiser."""
-    G = np.zeros((F.shape[1], F.shape[1]))
-    m = mean.astype(F.dtype)
-    for s in range(0, len(F), chunk):
-        B = F[s:s + chunk] - m                                 # (chunk, D-1), centred
-        G += B.T @ B
-    return G / len(F)
-
-
-def prepare(X, y, *, n_classes=None, precondition=True) -> Problem:
-    """Validate ``(X, y)`` once and build the :class:`Problem` the solver runs on.
-
-    Parameters
-    ----------
-    X : (N, D) float32 or float64, bias column last.
-    y : (N,) integer labels in 0..n_classes-1.
-    n_classes : C, required (the data set's class count).
-    precondition : centre and rotate the features (see the module docstring); costs one
-        ``(N, D) x (D, D)`` product and a ``D x D`` eigendecomposition, once.
-    """
-    n_classes = check_n_classes(n_classes)
-    X, y = check_xy(X, y, n_classes=n_classes)
-    Y = model.one_hot(y, n_classes, dtype=X.dtype)
-    F = X[:, :-1]
-    if not precondition:
-        return Problem(X=X, Y=Y, mean=np.zeros(F.shape[1]), V=None, eig=np.zeros(F.shape[1]))
-    mean = F.mean(axis=0, dtype=np.float64)
-    eig, V = np.linalg.eigh(_gram(F, mean))
-    eig = np.clip(eig, 0.0, None)
-    return Problem(X=X, Y=Y, mean=mean, V=V, eig=eig)
-
-
-def _lbfgs(pb, l2, P, Wr0, options, callback=None, dtype=None):
-    """The one L-BFGS driver: SciPy's L-BFGS-B on ``pb``'s loss in the scaled variables
+def lbfgs(pb, l2, P, Wr0, options, callback=None, dtype=None):
+    """The one L-BFGS driver (also behind :func:`lrbook.optim.lbfgs_progress`): SciPy's L-BFGS-B on ``pb``'s loss in the scaled variables
     ``U = Wr / P`` (``P`` of ones: no scaling), from ``Wr0``. ``callback(Wr, loss)`` is called
     after every iteration. The loss is computed with weights of ``dtype`` (default: that of
     ``X``; float64 weights on float32 ``X`` give float64 arithmetic on the float32 data).
@@ -262,7 +144,7 @@ def _solve_rotated(pb, l2, Wr0, tol, max_iter, memory, precision="auto", callbac
         # the run; the line search gives up if float noise is reached
         options = dict(maxiter=int(max_iter) - n_iter, gtol=float(tol), ftol=1e-15,
                        maxcor=int(memory), maxls=40)
-        res, _ = _lbfgs(pb, l2, P, Wr, options, callback=callback, dtype=dt)
+        res, _ = lbfgs(pb, l2, P, Wr, options, callback=callback, dtype=dt)
         Wr = P * res.x.reshape(pb.shape)               # float64: rounded once, in to_original
         n_iter += int(res.nit)
         n_eval += int(res.nfev)
@@ -418,7 +300,7 @@ def trace(X, y, *, binary=False, n_classes=None, l2=0.0, max_iter=100) -> Trace:
         weights[len(weights)] = W
         losses.append(loss)
 
-    _, n_eval = _lbfgs(pb, l2, np.ones(shape), np.zeros(shape),
+    _, n_eval = lbfgs(pb, l2, np.ones(shape), np.zeros(shape),
                        {"maxiter": max_iter, **SKLEARN_OPTIONS}, callback=keep)
     return Trace(weights=weights, loss=np.array(losses), n_iter=len(weights) - 1,
                  n_evals=n_eval + 1)

@@ -12,6 +12,8 @@ matplotlib.use("Agg")          # before anything imports pyplot
 import numpy as np             # noqa: E402
 import pytest                  # noqa: E402
 
+from lrbook import model        # noqa: E402
+
 
 # --- small problems ----------------------------------------------------------------------
 
@@ -28,6 +30,17 @@ def make_problem(n=60, d=4, n_classes=3, seed=0, dtype=np.float64):
     P /= P.sum(axis=1, keepdims=True)
     y = np.array([rng.choice(n_classes, p=p) for p in P])
     return X, y, W_true
+
+
+def offcentre_problem(n=300, d=6, c=3, seed=0, dtype=np.float64):
+    """Softmax data whose features are off-centre (centring matters) and badly scaled (one
+    feature 10x the others): what the solver's preconditioner is for. Returns ``(X, y)``."""
+    rng = np.random.default_rng(seed)
+    means = rng.normal(scale=1.5, size=(c, d))
+    y = rng.integers(0, c, n)
+    F = means[y] + rng.normal(size=(n, d)) + 0.5          # off-centre, so centring matters
+    F[:, 0] *= 10.0                                        # badly scaled feature
+    return model.add_bias(F.astype(dtype)), y
 
 
 def make_log_proba_path(P=4, N=300, C=3, seed=0):

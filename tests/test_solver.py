@@ -1,19 +1,12 @@
 """Tests for lrbook.solver: L-BFGS reaches the true optimum (oracles: long gradient descent and
-scikit-learn), the preconditioning is an exact change of variables, per-class penalties act on
+scikit-learn), with and without the preconditioner of lrbook.problem, per-class penalties act on
 their own class, and the warm-started path equals independent fits."""
 import numpy as np
 import pytest
 
 from lrbook import model, solver, train, weights
 
-
-def _problem(n=300, d=6, c=3, seed=0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    means = rng.normal(scale=1.5, size=(c, d))
-    y = rng.integers(0, c, n)
-    F = means[y] + rng.normal(size=(n, d)) + 0.5          # off-centre, so centring matters
-    F[:, 0] *= 10.0                                        # badly scaled feature
-    return model.add_bias(F.astype(dtype)), y
+from conftest import offcentre_problem as _problem
 
 
 def test_matches_long_gradient_descent():
@@ -50,15 +43,6 @@ def test_preconditioning_is_exact_and_cheaper():
     b = solver.fit_lbfgs(X, y, n_classes=3, l2=1e-4, tol=1e-10, precondition=False, max_iter=20000)
     np.testing.assert_allclose(a.W, b.W, atol=1e-5)
     assert a.n_iter < b.n_iter
-
-
-def test_rotation_round_trip():
-    X, y = _problem()
-    pb = solver.prepare(X, y, n_classes=3)
-    W = np.random.default_rng(1).normal(size=pb.shape)
-    np.testing.assert_allclose(pb.to_original(pb.from_original(W)), W, atol=1e-12)
-    # same logits from both coordinates: X @ W == Xr @ Wr
-    np.testing.assert_allclose(pb.Xr @ pb.from_original(W), X @ W, atol=1e-10)
 
 
 def test_per_class_penalty_shrinks_only_that_class():
@@ -182,26 +166,6 @@ def test_trace_rejects_bad_input():
         solver.trace(X, y)
     with pytest.raises(ValueError, match="l2 must be a scalar or have shape"):
         solver.trace(X, y, n_classes=3, l2=np.ones(2))
-
-
-def test_gradient_is_rotated_by_the_chain_rule():
-    """The solver's coordinates: d loss(to_original(Wr)) / d Wr == grad_to_rotated(grad)."""
-    from lrbook.gradcheck import numerical_grad, relative_error
-    X, y = _problem(n=80, d=4)
-    Y = model.one_hot(y, 3)
-    pb = solver.prepare(X, y, n_classes=3)
-    Wr = np.random.default_rng(3).normal(size=pb.shape)
-    fd = numerical_grad(lambda V: model.cross_entropy(pb.to_original(V), X, Y, 0.1), Wr)
-    g = pb.grad_to_rotated(model.cross_entropy_grad(pb.to_original(Wr), X, Y, 0.1))
-    assert relative_error(g, fd) < 1e-7
-
-
-def test_prepare_makes_no_rotated_copy_of_x():
-    X, y = _problem(n=2000, d=20, dtype=np.float32)
-    pb = solver.prepare(X, y, n_classes=3)
-    assert pb.X is X
-    solver.solve(pb, l2=1e-3, tol=1e-6)
-    assert "Xr" not in vars(pb)                      # the lazy rotated copy was never built
 
 
 @pytest.mark.parametrize("precision", ["auto", "float64"])
