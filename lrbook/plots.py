@@ -4,7 +4,8 @@ returns the axes; none calls ``plt.show()`` or saves. Captions and numbers live 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["weight_images", "curves", "sample_grid", "image_of", "images", "loss_gap"]
+__all__ = ["weight_images", "curves", "weight_growth", "sample_grid", "image_of", "images",
+           "loss_gap"]
 
 
 def image_of(w, side=28):
@@ -70,6 +71,26 @@ def curves(history, *, which="loss", ax=None, x="step", label_prefix="", **plot_
     ax.set_xlabel("step (weight updates)" if x == "step" else "epoch")
     ax.set_ylabel("cross-entropy" if which == "loss" else "accuracy")
     ax.legend(frameon=False)
+    return ax
+
+
+def weight_growth(steps, ranges, norms, *, ax=None):
+    """How the weights grow during training, in two panels: the smallest and the largest weight
+    (``ranges`` ``(T, 2)``, as :func:`lrbook.weights.coefficient_range` gives them) and the norm
+    of the weights (``norms`` ``(T,)``), both against ``steps`` ``(T,)``; the bias is left out of
+    both by the caller. ``ax``: two axes to draw into (default, a new row). Returns the axes.
+    """
+    ranges = np.asarray(ranges)
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    rng_ax, norm_ax = ax
+    rng_ax.plot(steps, ranges[:, 1], label="largest weight")
+    rng_ax.plot(steps, ranges[:, 0], label="smallest weight")
+    rng_ax.axhline(0, color="0.7", lw=0.8)
+    rng_ax.set_ylabel("weight")
+    rng_ax.legend(frameon=False)
+    norm_ax.plot(steps, norms, color="0.3")
+    norm_ax.set_ylabel(r"$\|W\|$ (bias excluded)")
     return ax
 
 

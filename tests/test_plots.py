@@ -131,3 +131,16 @@ def test_images_draws_one_axis_per_row_with_titles():
     assert len(axes) == 3 and axes[1].get_title() == "b"
     assert axes[0].images[0].get_array().shape == (28, 28)
     plt.close("all")
+
+
+def test_weight_growth_draws_range_and_norm():
+    steps = np.array([1, 10, 100])
+    ranges = np.array([[-0.1, 0.2], [-0.5, 0.6], [-2.0, 1.5]])
+    axes = plots.weight_growth(steps, ranges, [0.3, 1.0, 4.0])
+    low, high = (line.get_ydata() for line in axes[0].get_lines()[1::-1])
+    np.testing.assert_array_equal(high, ranges[:, 1])
+    np.testing.assert_array_equal(low, ranges[:, 0])
+    np.testing.assert_array_equal(axes[1].get_lines()[0].get_ydata(), [0.3, 1.0, 4.0])
+    fig, given = plt.subplots(1, 3)
+    assert plots.weight_growth(steps, ranges, [1, 2, 3], ax=given[:2])[0] is given[0]
+    plt.close("all")
