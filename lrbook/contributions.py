@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
-from .weights import class_means, gradient_term_norms, row_norms
+from .weights import class_means, gradient_term_norms
 
 __all__ = ["per_image_gradient_norms", "subset_gradient_share", "typical_and_atypical"]
 
@@ -27,7 +27,7 @@ def per_image_gradient_norms(W, X, y, *, x_norms=None):
     """
     X = np.asarray(X)
     R = model.residual_from_logits(X @ W, y)                      # (N,) or (N, C)
-    return gradient_term_norms(R, row_norms(X) if x_norms is None else x_norms)
+    return gradient_term_norms(R, X, x_norms)
 
 
 def subset_gradient_share(W, X, y, subsets, *, x_norms=None):

@@ -151,7 +151,7 @@ def lbfgs_progress(problem, *, l2, max_iter, tol=0.0, memory=20,
 
     t0 = time.perf_counter()
     solver.lbfgs(counted, l2, problem.scaling(l2), np.zeros(problem.shape), options,
-                  callback=keep)
+                 callback=keep)
     W = problem.to_original(rec[-1][3]) if rec else problem.to_original(np.zeros(problem.shape))
     return Progress(passes=np.array([0.0] + [r[0] for r in rec]),
                     seconds=np.array([0.0] + [r[1] - t0 for r in rec]),

@@ -30,7 +30,7 @@ __all__ = ["Problem", "prepare"]
 
 @dataclass(frozen=True)
 class Problem:
-    """A training set made ready for :func:`solve` (see the module docstring).
+    """A training set made ready for :func:`lrbook.solver.solve` (see the module docstring).
 
     ``X`` ``(N, D)`` the inputs (bias column last), kept as given: the solver works in the
     rotated coordinates ``Wr`` but evaluates the loss on ``X`` at ``to_original(Wr)`` and

@@ -92,8 +92,9 @@ class PathResult(NamedTuple):
 
 
 def lbfgs(pb, l2, P, Wr0, options, callback=None, dtype=None):
-    """The one L-BFGS driver (also behind :func:`lrbook.optim.lbfgs_progress`): SciPy's L-BFGS-B on ``pb``'s loss in the scaled variables
-    ``U = Wr / P`` (``P`` of ones: no scaling), from ``Wr0``. ``callback(Wr, loss)`` is called
+    """The one L-BFGS driver (also behind :func:`lrbook.optim.lbfgs_progress`): SciPy's
+    L-BFGS-B on ``pb``'s loss in the scaled variables ``U = Wr / P`` (``P`` of ones: no
+    scaling), from ``Wr0``. ``callback(Wr, loss)`` is called
     after every iteration. The loss is computed with weights of ``dtype`` (default: that of
     ``X``; float64 weights on float32 ``X`` give float64 arithmetic on the float32 data).
     Returns SciPy's result and the number of loss evaluations."""

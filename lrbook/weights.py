@@ -15,7 +15,7 @@ from . import model
 
 __all__ = [
     "class_means", "first_step_weights", "first_step_weights_binary",
-    "GradientShare", "hard_example_gradient_share", "row_norms",
+    "GradientShare", "hard_example_gradient_share", "row_norms", "gradient_term_norms",
     "column_correlation", "total_variation", "relative_total_variation",
     "coefficient_range",
 ]
@@ -110,12 +110,13 @@ def row_norms(X):
     return np.sqrt(np.einsum("nd,nd->n", X, X))
 
 
-def gradient_term_norms(R, x_norms):
+def gradient_term_norms(R, X, x_norms=None):
     r"""Norm of each image's term :math:`x_i (p_i - y_i)^\top` of the gradient,
     :math:`\|x_i\|\,\|p_i - y_i\|`, ``(N,)``, from the residuals ``R`` ``(N,)`` (binary) or
-    ``(N, C)`` and the row norms of ``X`` (:func:`row_norms`)."""
+    ``(N, C)`` and the inputs ``X`` ``(N, D)``; ``x_norms`` ``(N,)`` their row norms
+    (:func:`row_norms`) if already known, else computed here."""
     r = np.abs(R) if R.ndim == 1 else np.sqrt(np.einsum("nc,nc->n", R, R))
-    return x_norms * r
+    return (row_norms(X) if x_norms is None else x_norms) * r
 
 
 def hard_example_gradient_share(W, X, y, *, q=0.1, x_norms=None):
@@ -158,7 +159,7 @@ def hard_example_gradient_share(W, X, y, *, q=0.1, x_norms=None):
     hard = np.argsort(loss, kind="stable")[n - k:]
     G = X.T @ R / n
     G_hard = X[hard].T @ R[hard] / n
-    per_sample = gradient_term_norms(R, row_norms(X) if x_norms is None else x_norms)
+    per_sample = gradient_term_norms(R, X, x_norms)
     return GradientShare(projection=float(np.sum(G_hard * G) / np.sum(G * G)),
                          magnitude=float(per_sample[hard].sum() / per_sample.sum()),
                          loss=float(loss[hard].sum() / loss.sum()), q=float(q))
