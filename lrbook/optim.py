@@ -88,7 +88,8 @@ def sgd_progress(X, y, *, n_classes, l2, lr, epochs=None, batch_size=None, shuff
                         batch_size=batch_size, shuffle=shuffle, W0=W,
                         seed=[seed, k] if len(stages) > 1 else seed,
                         val_every=n_epochs * per_epoch,      # no checks inside the run
-                        callback=record)
+                        callback=record,
+                        callback_steps=range(per_epoch, n_epochs * per_epoch + 1, per_epoch))
         W = res.W
         # full batch: the loss the step was computed from is the loss at the epoch's start
         losses.extend(res.history.batch_loss)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model
+from . import _kernels, model
 from ._checks import (check_count, check_l2, check_n_classes, check_number, check_weights,
                       check_xy)
 from .metrics import evaluate, evaluate_many
@@ -147,7 +147,7 @@ def _warn_if_loss_grew(batch_loss, steps_per_epoch, lr):
 def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, batch_size=None,
         drop_last=True, shuffle=True, l2=0.0, X_val=None, y_val=None, val_every=1,
         patience=None, restore_best=True, snapshot_steps=(), W0=None, seed=0,
-        progress=False, callback=None) -> FitResult:
+        progress=False, callback=None, callback_steps=None) -> FitResult:
     """Fit a binary (``binary=True``) or softmax logistic regression by (mini-batch) gradient descent.
 
     Parameters
@@ -170,7 +170,13 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
     W0 : initial weights, default zeros ``(D,)`` or ``(D, C)``, in the dtype of ``X``.
     seed : seeds the only random number generator (the shuffling); same seed, same run.
     progress : show a tqdm progress bar over steps.
-    callback : called as ``callback(step, W)`` after every step (read-only use of ``W``).
+    callback : called as ``callback(step, W)`` after every step (read-only use of ``W``), or
+        only after the steps in ``callback_steps`` if given (which lets runs of mini-batch
+        steps between them go through compiled code, see below).
+
+    Mini-batch softmax steps (batches below ``lrbook._kernels.MIN_ROWS`` rows) run in
+    compiled code when numba is there, several per call (:func:`lrbook._kernels.softmax_sgd`);
+    the weights agree with the NumPy step's to float rounding.
 
     Returns
     -------
@@ -283,44 +289,64 @@ def fit(X, y, *, binary=False, n_classes=None, lr, epochs=1, max_steps=None, bat
         check(0)
     step = 0
     order = np.arange(n)
+    # Mini-batch softmax steps run in compiled code (see _kernels.softmax_sgd), as many in one
+    # call as there are before the next event: a check, a snapshot or the end of an epoch.
+    # Otherwise (full batches, which take the threaded pass of softmax_step; the binary model;
+    # a callback that sees every step; no numba) one step at a time in Python.
+    cb_at = None if callback_steps is None else set(int(s) for s in callback_steps)
+    compiled = (not binary and not full and (callback is None or cb_at is not None)
+                and bs < _kernels.MIN_ROWS and _kernels.available())
+    events = np.union1d(sched.check_steps(),                              # sorted steps
+                        np.fromiter(snap_at | (cb_at or set()), np.int64))
+
+    def diverged(step, loss):
+        if bar is not None:
+            bar.close()
+        what = (f"the loss is {loss}" if not np.isfinite(loss)
+                else "the update lr * gradient is not finite")
+        return DivergenceError(
+            f"training diverged at step {step} (epoch {step / steps_per_epoch:.2f}): "
+            f"{what}; lr={lr} is too large for this data, try a smaller learning "
+            "rate (e.g. lr/10). The run so far is in this error's .result", result(step))
+
     # Overflow here only ever means divergence, which is detected and reported below as a
     # DivergenceError; numpy's RuntimeWarnings on the way there would only be noise.
     with np.errstate(over="ignore", invalid="ignore"):
         while step < total and not stopped_early:
             if shuffle and not full:         # a full batch's gradient does not depend on the order
                 order = rng.permutation(n)
-            for b in range(steps_per_epoch):
-                if step >= total:
-                    break
-                idx = order[b * bs:(b + 1) * bs]
-                Xb, Tb = (X, T) if full else (X[idx], T[idx])
-                out = step_at(W, Xb, Tb, l2)
-                if due is not None:
-                    due = None
-                    if check(step, (out.deviance, out.accuracy)):
-                        stopped_early = True
-                        break
-                loss, grad = out.loss, out.grad
-                grad *= lr                   # the step, in place: grad is a fresh array
-                if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
-                    if bar is not None:
-                        bar.close()
-                    what = (f"the loss is {loss}" if not np.isfinite(loss)
-                            else "the update lr * gradient is not finite")
-                    raise DivergenceError(
-                        f"training diverged at step {step} (epoch {step / steps_per_epoch:.2f}): "
-                        f"{what}; lr={lr} is too large for this data, try a smaller learning "
-                        "rate (e.g. lr/10). The run so far is in this error's .result",
-                        result(step))
-                batch_loss[step] = loss
-                W -= grad
-                step += 1
+            b = 0                            # batches of this epoch done
+            while b < steps_per_epoch and step < total:
+                if compiled and b < n // bs:          # whole batches (not a short last one)
+                    nxt = int(events[np.searchsorted(events, step, side="right")])
+                    run = min(n // bs - b, nxt - step)               # nxt <= total
+                    done = _kernels.softmax_sgd(W, X, T, order[b * bs:(b + run) * bs], bs, lr,
+                                                l2, batch_loss[step:step + run])
+                    step, b = step + done, b + done
+                    if done < run:
+                        raise diverged(step, batch_loss[step])
+                else:
+                    idx = order[b * bs:(b + 1) * bs]
+                    Xb, Tb = (X, T) if full else (X[idx], T[idx])
+                    out = step_at(W, Xb, Tb, l2)
+                    if due is not None:
+                        due = None
+                        if check(step, (out.deviance, out.accuracy)):
+                            stopped_early = True
+                            break
+                    loss, grad = out.loss, out.grad
+                    grad *= lr                   # the step, in place: grad is a fresh array
+                    if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
+                        raise diverged(step, loss)
+                    batch_loss[step] = loss
+                    W -= grad
+                    step, b = step + 1, b + 1
                 if step in snap_at:
                     snapshots[step] = W.copy()
-                if callback is not None:
+                if callback is not None and (cb_at is None or step in cb_at):
                     callback(step, W)
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(step - bar.n)
                 if sched.is_check(step):
                     if full:
                         due = step

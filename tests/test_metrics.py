@@ -44,6 +44,36 @@ def test_evaluate_many_equals_evaluate_one_by_one(binary):
     assert len(set(np.round(loss, 8))) > 1                  # the snapshots really differ
 
 
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_evaluate_many_compiled_scores_equal_numpy_scores(monkeypatch, dtype, rtol):
+    """The compiled pass over the logits (lrbook._kernels.softmax_scores) gives NumPy's scores:
+    huge logits stay finite (max-shifted), ties go to the first class, NaN logits are a miss."""
+    from lrbook import _kernels
+    rng = np.random.default_rng(3)
+    X = np.hstack([rng.standard_normal((200, 5)), np.ones((200, 1))]).astype(dtype)
+    y = rng.integers(0, 3, size=200)
+    Ws = [np.zeros((6, 3)), 800.0 * rng.standard_normal((6, 3)), rng.standard_normal((6, 3))]
+    Ws = [W.astype(dtype) for W in Ws]
+    fast = metrics.evaluate_many(Ws, X, y, chunk=2)
+    monkeypatch.setattr(_kernels, "softmax_scores", lambda Z, y: None)
+    slow = metrics.evaluate_many(Ws, X, y, chunk=2)
+    assert np.all(np.isfinite(fast[0]))
+    np.testing.assert_allclose(fast[0], slow[0], rtol=rtol)
+    np.testing.assert_array_equal(fast[1], slow[1])
+    assert fast[1][0] == np.mean(y == 0)                          # all tied: class 0
+
+
+def test_softmax_scores_nan_and_bad_labels():
+    from lrbook import _kernels
+    Z = np.zeros((4, 2, 3))
+    Z[1, 0, :] = np.nan
+    dev, hits = _kernels.softmax_scores(Z, np.array([0, 0, 1, 2]))
+    assert np.isnan(dev[0]) and dev[1] == pytest.approx(4 * np.log(3))
+    assert list(hits) == [1, 2]                               # the NaN row is no hit
+    with pytest.raises(ValueError, match="labels in 0..2"):
+        _kernels.softmax_scores(Z, np.array([0, 0, 1, 3]))
+
 def test_evaluate_snapshots_matches_evaluate_and_sorts_steps():
     X, y = _data(seed=12)
     Ws = {20: np.full((7, 4), 0.1), 0: np.zeros((7, 4)), 5: np.eye(7, 4)}

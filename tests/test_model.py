@@ -288,7 +288,7 @@ def kernel_always(monkeypatch):
     """Route every softmax step through the compiled kernel, however small the data."""
     pytest.importorskip("numba")
     from lrbook import _kernels
-    monkeypatch.setattr(_kernels, "_MIN_ROWS", 1)
+    monkeypatch.setattr(_kernels, "MIN_ROWS", 1)
     assert _kernels.available()
     return _kernels
 
@@ -375,7 +375,7 @@ def test_kernel_runs_in_a_forked_child(kernel_always):
 
 def _step_loss(W, X, Y):
     from lrbook import _kernels
-    _kernels._MIN_ROWS = 1
+    _kernels.MIN_ROWS = 1
     return float(model.softmax_step(W, X, Y).loss)
 
 

@@ -1,4 +1,5 @@
 """lrbook.train.fit: it descends, it equals a hand-written loop, and its bookkeeping is right."""
+import contextlib
 import warnings
 
 import numpy as np
@@ -248,8 +249,8 @@ def test_drop_last(softmax_data, drop_last, steps):
     assert r.n_steps == 2 * steps and r.epochs == 2.0
     path = _hand_minibatch(X, y, 0.4, 16, 2, drop_last)
     assert len(path) == r.n_steps
-    for step, W_hand in enumerate(path, start=1):
-        assert np.array_equal(r.snapshots[step], W_hand)
+    for step, W_hand in enumerate(path, start=1):     # compiled steps: equal to rounding
+        np.testing.assert_allclose(r.snapshots[step], W_hand, rtol=1e-12, atol=1e-15)
 
 
 def test_max_steps_caps_the_run(softmax_data):
@@ -426,6 +427,98 @@ def test_divergence_of_the_update_itself(softmax_data):
 
 
 
+
+
+# --- compiled mini-batch steps (lrbook._kernels.softmax_sgd) against the NumPy steps ---------
+
+@pytest.fixture
+def numpy_steps(monkeypatch):
+    """A context manager in which fit takes every step in NumPy, as it does without numba."""
+    from lrbook import _kernels
+    assert _kernels.available()
+
+    @contextlib.contextmanager
+    def numpy_only():
+        with monkeypatch.context() as mp:
+            mp.setattr(_kernels, "available", lambda: False)
+            yield
+    return numpy_only
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-11), (np.float32, 2e-5)])
+@pytest.mark.parametrize("kw", [
+    dict(batch_size=16, shuffle=True, l2=0.0),
+    dict(batch_size=7, shuffle=False, l2=0.3, drop_last=False),     # a short last batch
+    dict(batch_size=10, shuffle=True, l2=np.array([0.0, 0.1, 1.0]), val_every=0.5),
+], ids=["shuffled", "short-last-batch", "per-class-l2"])
+def test_compiled_minibatch_steps_equal_numpy_steps(problem, numpy_steps, dtype, rtol, kw):
+    X, y, _ = problem(n=90, d=6, n_classes=3, seed=4)
+    X = X.astype(dtype)
+    X_val, y_val, _ = problem(n=30, d=6, n_classes=3, seed=5)
+    args = dict(n_classes=3, lr=0.3, epochs=4, seed=2, X_val=X_val.astype(dtype),
+                y_val=y_val, snapshot_steps=[0, 3, 5, 17], **kw)
+    fast = fit(X, y, **args)
+    with numpy_steps():
+        slow = fit(X, y, **args)
+    assert fast.W.dtype == slow.W.dtype == dtype
+    assert fast.n_steps == slow.n_steps and sorted(fast.snapshots) == sorted(slow.snapshots)
+    np.testing.assert_allclose(fast.W, slow.W, rtol=rtol, atol=rtol * np.abs(slow.W).max())
+    for s in slow.snapshots:
+        np.testing.assert_allclose(fast.snapshots[s], slow.snapshots[s], rtol=rtol,
+                                   atol=rtol * np.abs(slow.W).max())
+    np.testing.assert_allclose(fast.history.batch_loss, slow.history.batch_loss, rtol=rtol)
+    np.testing.assert_array_equal(fast.history.step, slow.history.step)
+    np.testing.assert_allclose(fast.history.val_loss, slow.history.val_loss, rtol=rtol)
+
+
+def test_compiled_steps_stop_early_like_numpy_steps(numpy_steps):
+    X, y, X_val, y_val = overfitting_problem()
+    args = dict(n_classes=2, lr=0.5, epochs=200, batch_size=8, X_val=X_val, y_val=y_val,
+                patience=5, val_every=2)
+    fast = fit(X, y, **args)
+    with numpy_steps():
+        slow = fit(X, y, **args)
+    assert fast.stopped_early and slow.stopped_early
+    assert fast.n_steps == slow.n_steps and fast.best_step == slow.best_step
+    np.testing.assert_allclose(fast.W, slow.W, rtol=1e-11, atol=1e-13)
+
+
+def test_compiled_steps_diverge_at_the_same_step(softmax_data, numpy_steps):
+    X, y = softmax_data
+    Xs = X.copy()
+    Xs[:, 0] *= 1e200                          # the logits overflow after the first step
+    errors = []
+    for ctx in (contextlib.nullcontext, numpy_steps):
+        with ctx(), pytest.raises(DivergenceError, match="smaller learning rate") as exc:
+            fit(Xs, y, n_classes=3, lr=1e5, epochs=50, batch_size=10, snapshot_steps=[1])
+        errors.append(exc.value)
+    fast, slow = (e.result for e in errors)
+    assert fast.n_steps == slow.n_steps >= 1
+    assert str(errors[0]) == str(errors[1])
+    np.testing.assert_allclose(fast.history.batch_loss, slow.history.batch_loss, rtol=1e-12)
+    assert np.all(np.isfinite(fast.history.batch_loss))
+    np.testing.assert_allclose(fast.W, slow.W, rtol=1e-12)
+
+
+def test_callback_steps_call_back_only_there(softmax_data):
+    X, y = softmax_data
+    seen = []
+    r = fit(X, y, n_classes=3, lr=0.4, epochs=3, batch_size=7, snapshot_steps=[4, 16],
+            callback=lambda step, W: seen.append((step, W.copy())), callback_steps=[4, 16, 24])
+    assert [s for s, _ in seen] == [4, 16, 24]            # 8 steps an epoch, 24 in all
+    np.testing.assert_array_equal(seen[0][1], r.snapshots[4])
+    np.testing.assert_array_equal(seen[1][1], r.snapshots[16])
+    np.testing.assert_array_equal(seen[2][1], r.W)
+
+
+def test_softmax_sgd_rejects_rows_outside_the_data(softmax_data):
+    from lrbook import _kernels
+    X, y = softmax_data
+    W = np.zeros((X.shape[1], 3))
+    with pytest.raises(IndexError, match="rows must lie in 0..59"):
+        _kernels.softmax_sgd(W, X, one_hot(y, 3), np.array([0, 60]), 2, 0.1, 0.0,
+                             np.empty(1))
+    assert np.all(W == 0)
 
 # --- the schedule -----------------------------------------------------------------------------
 
