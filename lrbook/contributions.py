@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
-from .weights import class_means, gradient_term_norms
+from .weights import class_means, gradient_term_norms, hardest, row_norms, share_of_hardest
 
-__all__ = ["per_image_gradient_norms", "subset_gradient_share", "typical_and_atypical"]
+__all__ = ["per_image_gradient_norms", "subset_gradient_share", "gradient_shares",
+           "typical_and_atypical"]
 
 
 def per_image_gradient_norms(W, X, y, *, x_norms=None):
@@ -46,6 +47,60 @@ def subset_gradient_share(W, X, y, subsets, *, x_norms=None):
     norms = per_image_gradient_norms(W, X, y, x_norms=x_norms)
     total = norms.sum()
     return {name: float(norms[idx].sum() / total) for name, idx in subsets.items()}
+
+
+def gradient_shares(Ws, X, y, *, q=0.1, subsets=None, x_norms=None, chunk=16):
+    """:func:`lrbook.weights.hard_example_gradient_share` and :func:`subset_gradient_share` of
+    many weight snapshots on the same data.
+
+    The same numbers as calling the two for each snapshot, to float rounding, from two wide
+    matrix products per ``chunk`` snapshots (their logits ``X @ [W_1 ... W_k]``, and their
+    full and hard-sample gradients ``X.T @ [R_1, R_1 hard_1, ...]``) instead of three skinny
+    ones per snapshot: on 50,000 Fashion-MNIST images, about five times faster.
+
+    Parameters
+    ----------
+    Ws : sequence of ``S`` weights, all ``(D, C)`` (softmax) or all ``(D,)`` (binary).
+    X, y, x_norms : as in :func:`per_image_gradient_norms`.
+    q : fraction of samples counted as hard at each snapshot.
+    subsets : a mapping name -> index array into the rows of ``X``, or None.
+
+    Returns
+    -------
+    ``(shares, subset_shares)``: a list of ``S`` :class:`lrbook.weights.GradientShare` and a
+    list of ``S`` dicts name -> share (empty dicts without ``subsets``).
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    subsets = {} if subsets is None else subsets
+    x_norms = row_norms(X) if x_norms is None else x_norms
+    Ws = [np.asarray(W) for W in Ws]
+    n, d = X.shape
+    shares, fixed = [], []
+    for a in range(0, len(Ws), chunk):
+        B = np.stack(Ws[a:a + chunk])                             # (k, D) or (k, D, C)
+        binary = B.ndim == 2
+        B = B[:, :, None] if binary else B                        # (k, D, C)
+        k, _, c = B.shape
+        Z = (X @ B.transpose(1, 0, 2).reshape(d, k * c)).reshape(n, k, c)
+        M = np.zeros((n, 2, k, c), dtype=np.result_type(X, B))   # R_j and R_j on hard rows
+        parts = []
+        for j in range(k):
+            Zj = Z[:, j, 0] if binary else Z[:, j]
+            loss = model.deviance_from_logits(Zj, y)              # (N,)
+            R = model.residual_from_logits(Zj, y)                 # (N,) or (N, C)
+            hard = hardest(loss, q)
+            M[:, 0, j] = R[:, None] if binary else R
+            M[hard, 1, j] = M[hard, 0, j]
+            norms = gradient_term_norms(R, X, x_norms)
+            parts.append((loss, norms, hard))
+            total = norms.sum()
+            fixed.append({name: float(norms[idx].sum() / total)
+                          for name, idx in subsets.items()})
+        GG = (X.T @ M.reshape(n, 2 * k * c)).reshape(d, 2, k, c) / n
+        for j, (loss, norms, hard) in enumerate(parts):
+            shares.append(share_of_hardest(GG[:, 0, j], GG[:, 1, j], loss, norms, hard, q))
+    return shares, fixed
 
 
 def typical_and_atypical(X, y, n_classes, *, q=0.1, drop_bias=True):

@@ -15,7 +15,8 @@ from . import model
 
 __all__ = [
     "class_means", "first_step_weights", "first_step_weights_binary",
-    "GradientShare", "hard_example_gradient_share", "row_norms", "gradient_term_norms",
+    "GradientShare", "hard_example_gradient_share", "hardest", "share_of_hardest",
+    "row_norms", "gradient_term_norms",
     "column_correlation", "total_variation", "relative_total_variation",
     "coefficient_range",
 ]
@@ -148,18 +149,29 @@ def hard_example_gradient_share(W, X, y, *, q=0.1, x_norms=None):
     -------
     GradientShare
     """
-    if not 0 < q <= 1:
-        raise ValueError(f"q must be in (0, 1], got {q}")
     X = np.asarray(X)
     n = X.shape[0]
     Z = X @ W                                                     # logits, (N,) or (N, C)
     loss = model.deviance_from_logits(Z, y)                       # (N,)
     R = model.residual_from_logits(Z, y)                          # (N,) or (N, C): P - Y
-    k = int(np.ceil(q * n))
-    hard = np.argsort(loss, kind="stable")[n - k:]
+    hard = hardest(loss, q)
     G = X.T @ R / n
     G_hard = X[hard].T @ R[hard] / n
-    per_sample = gradient_term_norms(R, X, x_norms)
+    return share_of_hardest(G, G_hard, loss, gradient_term_norms(R, X, x_norms), hard, q)
+
+
+def hardest(loss, q):
+    """Indices of the ``ceil(q N)`` samples of highest ``loss`` ``(N,)``, in increasing order of
+    loss (ties broken by the stable sort)."""
+    if not 0 < q <= 1:
+        raise ValueError(f"q must be in (0, 1], got {q}")
+    n = len(loss)
+    return np.argsort(loss, kind="stable")[n - int(np.ceil(q * n)):]
+
+
+def share_of_hardest(G, G_hard, loss, per_sample, hard, q) -> GradientShare:
+    """The :class:`GradientShare` from the gradient ``G``, the hard samples' part of it
+    ``G_hard``, the per-sample losses and gradient-term norms ``(N,)`` and the hard indices."""
     return GradientShare(projection=float(np.sum(G_hard * G) / np.sum(G * G)),
                          magnitude=float(per_sample[hard].sum() / per_sample.sum()),
                          loss=float(loss[hard].sum() / loss.sum()), q=float(q))

@@ -62,3 +62,24 @@ def test_given_row_norms_give_the_same_shares():
     a = weights.hard_example_gradient_share(W, X, y, q=0.1, x_norms=xn)
     b = weights.hard_example_gradient_share(W, X, y, q=0.1)
     assert a.magnitude == pytest.approx(b.magnitude, rel=1e-12)
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["softmax", "binary"])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_gradient_shares_of_many_snapshots_equal_one_by_one(binary, dtype, rtol):
+    rng = np.random.default_rng(7)
+    c = 2 if binary else 4
+    X = np.hstack([rng.random((150, 9)), np.ones((150, 1))]).astype(dtype)
+    y = rng.integers(0, c, 150)
+    shape = (10,) if binary else (10, c)
+    Ws = [np.zeros(shape, dtype)] + [rng.standard_normal(shape).astype(dtype) for _ in range(4)]
+    subsets = {"first": np.arange(20), "odd": np.arange(1, 150, 2)}
+    shares, fixed = contributions.gradient_shares(Ws, X, y, q=0.2, subsets=subsets, chunk=2)
+    assert len(shares) == len(fixed) == len(Ws)
+    for W, share, sub in zip(Ws, shares, fixed):
+        want = weights.hard_example_gradient_share(W, X, y, q=0.2)
+        np.testing.assert_allclose(share, want, rtol=rtol)
+        want_sub = contributions.subset_gradient_share(W, X, y, subsets)
+        assert sub.keys() == want_sub.keys()
+        np.testing.assert_allclose(list(sub.values()), list(want_sub.values()), rtol=rtol)
+    assert len({round(s.projection, 6) for s in shares}) > 1        # the snapshots differ
