@@ -92,11 +92,13 @@ book: setup
 	$(BATCH) $(BIN)/jupyter-book build . -W -n --keep-going
 
 # Issue 14's figures, each with its spread: the step of fit against numpy's products and the
-# memory floor; the loader's peak memory; the solver's time to a 1e-6 gap against sklearn's.
+# memory floor; the loader's peak memory; the solver's time to a 1e-6 gap against sklearn's;
+# mini-batch SGD epochs and check scoring, compiled against NumPy.
 bench: setup
 	$(BIN)/python benchmarks/bench_step.py
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_solver.py
+	$(BIN)/python benchmarks/bench_sgd.py
 
 clean:
 	rm -rf _build build
