@@ -41,10 +41,8 @@ def lrbook_run(X, y, Y, lam, precision, tol=1e-9, max_iter=3000):
     pb = solver.prepare(X, y, n_classes=10)
     t_prep = time.perf_counter() - t0
     rec = []
-    Wr0 = np.zeros(pb.shape)
-    solver._solve_rotated(pb, lam, Wr0, tol, max_iter, 20, precision,
-                          callback=lambda Wr, loss: rec.append(
-                              (time.perf_counter() - t0, pb.to_original(Wr))))
+    solver.solve(pb, l2=lam, tol=tol, max_iter=max_iter, precision=precision,
+                 callback=lambda W, loss: rec.append((time.perf_counter() - t0, W)))
     return t_prep, rec
 
 

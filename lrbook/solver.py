@@ -158,7 +158,7 @@ def _solve_rotated(pb, l2, Wr0, tol, max_iter, memory, precision="auto", callbac
 
 
 def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20,
-          precision="auto") -> LbfgsResult:
+          precision="auto", callback=None) -> LbfgsResult:
     """Minimise the penalised loss of a prepared problem with L-BFGS-B.
 
     Parameters
@@ -173,6 +173,9 @@ def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20,
     precision : "auto" (default) computes in the dtype of ``X`` and finishes a float32 run
         that stalls short of ``tol`` in float64; "float64" computes in float64 throughout;
         "native" only in the dtype of ``X`` (module docstring, *Precision*).
+    callback : called as ``callback(W, loss)`` after every iteration, with the iterate's
+        weights for the original inputs ``(D, C)`` and its penalised loss (for time stamps
+        or a trace; each call maps the weights back, an O(D^2 C) product).
 
     Returns
     -------
@@ -188,7 +191,9 @@ def solve(problem: Problem, *, l2, W0=None, tol=1e-4, max_iter=5000, memory=20,
         Wr0 = np.zeros(shape)
     else:
         Wr0 = problem.from_original(check_weights(W0, shape, np.float64))
-    Wr, info = _solve_rotated(problem, l2, Wr0, tol, max_iter, memory, precision)
+    back = None if callback is None else (
+        lambda Wr, loss: callback(problem.to_original(Wr), loss))
+    Wr, info = _solve_rotated(problem, l2, Wr0, tol, max_iter, memory, precision, back)
     return LbfgsResult(W=problem.to_original(Wr).astype(problem.X.dtype), **info)
 
 

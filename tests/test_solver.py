@@ -71,6 +71,21 @@ def test_float32_close_to_float64():
     assert model.cross_entropy(b.W.astype(np.float64), X, model.one_hot(y, 3), 1e-3) - a.loss < 1e-8
 
 
+
+def test_solve_calls_back_with_original_weights_and_their_loss():
+    X, y = _problem()
+    pb = solver.prepare(X, y, n_classes=3)                 # preconditioned: rotated inside
+    seen = []
+    r = solver.solve(pb, l2=0.01, tol=1e-8, callback=lambda W, loss: seen.append((W, loss)))
+    assert len(seen) == r.n_iter
+    W_last, loss_last = seen[-1]
+    np.testing.assert_allclose(W_last, r.W, rtol=1e-12, atol=1e-14)
+    Y = model.one_hot(y, 3)
+    assert loss_last == pytest.approx(model.cross_entropy(W_last, X, Y, 0.01), rel=1e-12)
+    assert loss_last == pytest.approx(r.loss, rel=1e-12)
+    losses = [loss for _, loss in seen]
+    assert np.all(np.diff(losses) <= 1e-15)                 # L-BFGS's line search descends
+
 def test_path_warm_starts_match_independent_fits():
     X, y = _problem()
     grid = np.array([1e-4, 1e-1, 1e-2])                    # deliberately unsorted
