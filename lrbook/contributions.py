@@ -56,7 +56,8 @@ def gradient_shares(Ws, X, y, *, q=0.1, subsets=None, x_norms=None, chunk=16):
     The same numbers as calling the two for each snapshot, to float rounding, from two wide
     matrix products per ``chunk`` snapshots (their logits ``X @ [W_1 ... W_k]``, and their
     full and hard-sample gradients ``X.T @ [R_1, R_1 hard_1, ...]``) instead of three skinny
-    ones per snapshot: on 50,000 Fashion-MNIST images, about five times faster.
+    ones per snapshot: on 50,000 Fashion-MNIST images in float32, 67 ms a snapshot against
+    157 ms (32 snapshots, 2-core machine).
 
     Parameters
     ----------
