@@ -44,7 +44,11 @@ def subset_gradient_share(W, X, y, subsets, *, x_norms=None):
     dict name -> float, :math:`\sum_{i \in S}\|x_i\|\|p_i-y_i\| / \sum_i \|x_i\|\|p_i-y_i\|`.
     For a subset holding a fraction ``q`` of images drawn at random, about ``q``.
     """
-    norms = per_image_gradient_norms(W, X, y, x_norms=x_norms)
+    return _subset_shares(per_image_gradient_norms(W, X, y, x_norms=x_norms), subsets)
+
+
+def _subset_shares(norms, subsets):
+    """Each subset's share of the summed per-image gradient norms ``norms`` ``(N,)``."""
     total = norms.sum()
     return {name: float(norms[idx].sum() / total) for name, idx in subsets.items()}
 
@@ -95,9 +99,7 @@ def gradient_shares(Ws, X, y, *, q=0.1, subsets=None, x_norms=None, chunk=16):
             M[hard, 1, j] = M[hard, 0, j]
             norms = gradient_term_norms(R, X, x_norms)
             parts.append((loss, norms, hard))
-            total = norms.sum()
-            fixed.append({name: float(norms[idx].sum() / total)
-                          for name, idx in subsets.items()})
+            fixed.append(_subset_shares(norms, subsets))
         GG = (X.T @ M.reshape(n, 2 * k * c)).reshape(d, 2, k, c) / n
         for j, (loss, norms, hard) in enumerate(parts):
             shares.append(share_of_hardest(GG[:, 0, j], GG[:, 1, j], loss, norms, hard, q))
