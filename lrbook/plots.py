@@ -3,9 +3,10 @@ returns the axes; none calls ``plt.show()`` or saves. Captions and numbers live 
 """
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
-__all__ = ["weight_images", "curves", "weight_growth", "sample_grid", "image_of", "images",
-           "loss_gap"]
+__all__ = ["weight_images", "weight_grid", "curves", "weight_growth", "sample_grid", "image_of",
+           "images", "loss_gap"]
 
 
 def image_of(w, side=28):
@@ -52,6 +53,56 @@ def weight_images(W, *, titles=None, scale="shared", ax=None, cmap="RdBu_r", col
     if colorbar and scale == "shared":
         axes[0].figure.colorbar(mappable, ax=list(axes), fraction=0.02, pad=0.01)
     return axes
+
+
+def weight_grid(rows, *, titles=None, row_labels=None, ax=None, cmap="RdBu_r", gap=0.08,
+                fontsize=8):
+    """Rows of weight images in a single axes: row ``r`` shows the columns of ``rows[r]``,
+    each row on its own colour scale, +-max|W| of that row, centred on zero.
+
+    What :func:`weight_images` draws row by row into a grid of axes, for grids of many rows:
+    one axes with one image artist per weight image is about five times faster to draw than a
+    grid of axes (a 10 x 10 grid: 0.8 s against 4 s, most of it in creating the axes).
+
+    Parameters
+    ----------
+    rows : a sequence of ``(D, C)`` weight matrices, ``D`` = 784 or 785 (bias last); every
+        row has the same ``C``.
+    titles : ``C`` titles, above the first row (e.g. the class names).
+    row_labels : a label per row, left of it.
+    ax : the axes to draw into; default, a new figure sized for the grid.
+    gap : the space between two images, as a fraction of an image's side.
+    """
+    rows = [np.asarray(W) for W in rows]
+    if not rows or any(W.ndim != 2 for W in rows) or len({W.shape[1] for W in rows}) != 1:
+        raise ValueError("rows must be (D, C) weight matrices with the same number of columns,"
+                         f" got shapes {[W.shape for W in rows]}")
+    n_rows, n_cols = len(rows), rows[0].shape[1]
+    if ax is None:                  # room on the left for the labels, on top for the titles
+        width, height = 1.2 * n_cols + 0.8, 1.2 * n_rows + 0.3
+        ax = plt.figure(figsize=(width, height)).add_axes(
+            (0.8 / width, 0.0, 1 - 0.8 / width, 1 - 0.3 / height))
+    step = 1.0 + gap
+    for r, W in enumerate(rows):
+        images = [image_of(W[:, k]) for k in range(n_cols)]
+        vmax = max(float(np.abs(im).max()) for im in images) or 1.0
+        top = -r * step                                 # row r spans [top - 1, top]
+        for k, im in enumerate(images):
+            ax.imshow(im, cmap=cmap, vmin=-vmax, vmax=vmax,
+                      extent=(k * step, k * step + 1, top - 1, top))
+            ax.add_patch(Rectangle((k * step, top - 1), 1, 1, fill=False, lw=0.8,
+                                   ec="black", clip_on=False))   # the frame an axes draws
+        if row_labels is not None:
+            ax.text(-gap, top - 0.5, row_labels[r], ha="right", va="center",
+                    fontsize=fontsize)
+    if titles is not None:
+        for k, title in enumerate(titles):
+            ax.text(k * step + 0.5, 0.04, title, ha="center", va="bottom", fontsize=fontsize)
+    ax.set_xlim(0, n_cols * step - gap)
+    ax.set_ylim(-(n_rows * step - gap), 0)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax
 
 
 def curves(history, *, which="loss", ax=None, x="step", label_prefix="", **plot_kw):

@@ -75,6 +75,33 @@ def test_weight_images_rejects_unknown_scale(W):
         plots.weight_images(W, scale="per-class")
 
 
+def test_weight_grid_one_axes_one_scale_per_row(W):
+    rows = [W, 3 * W, np.zeros_like(W)]
+    ax = plots.weight_grid(rows, titles=list("abcd"), row_labels=["one", "three", "zero"])
+    assert len(ax.figure.axes) == 1 and len(ax.images) == 12
+    for r, Wr in enumerate(rows):
+        vmax = np.abs(Wr[:-1]).max() or 1.0            # the bias row does not set the scale
+        for k in range(4):
+            im = ax.images[4 * r + k]
+            assert im.get_clim() == (pytest.approx(-vmax), pytest.approx(vmax))
+            np.testing.assert_array_equal(im.get_array(), Wr[:-1, k].reshape(28, 28))
+    x0 = [im.get_extent()[0] for im in ax.images[:4]]
+    tops = [ax.images[4 * r].get_extent()[3] for r in range(3)]
+    assert x0 == sorted(x0) and tops == sorted(tops, reverse=True)   # left to right, top down
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["one", "three", "zero", "a", "b", "c", "d"]
+    assert len(ax.patches) == 12                        # a frame per image
+
+
+def test_weight_grid_draws_into_given_axes_and_rejects_ragged_rows(W):
+    _, ax = plt.subplots()
+    assert plots.weight_grid([W[:, :2]], ax=ax) is ax and len(ax.images) == 2
+    with pytest.raises(ValueError, match="same number of columns"):
+        plots.weight_grid([W, W[:, :3]])
+    with pytest.raises(ValueError, match="weight matrices"):
+        plots.weight_grid([W[:, 0]])
+
+
 @pytest.fixture
 def history(problem):
     X, y, _ = problem(n=40, d=3, n_classes=3, seed=0)
