@@ -10,6 +10,9 @@ logits) and the update. It is set against, in the same run and interleaved repea
 * numpy's two products of a step, ``X @ W`` and ``X.T @ G``, on the same C-ordered arrays;
 * the memory floor: the time to read ``X`` once (a sum over it, split over the cores).
 
+And the binary model's step (:func:`lrbook.model.binary_step`, T-shirt against the rest)
+against its two matrix-vector products ``X @ w`` and ``X.T @ r``, which each read ``X``.
+
 Goal (issue 14): float32 step <= 0.6 x the products. Each figure is the median over repeats,
 with the min-max range.
 
@@ -64,19 +67,31 @@ def bench(X_u8, y, dtype, repeats, steps_per_repeat=4):
         X @ W
         X.T @ G
 
-    times = {"step": [], "products": [], "floor": []}
+    w, t, r = W[:, 0].copy(), (y == 0).astype(dtype), G[:, 0].copy()
+
+    def binary_products():
+        X @ w
+        X.T @ r
+
+    times = {"step": [], "products": [], "floor": [], "binary": [], "binary products": []}
     fit_step_times(X, y, 2)                                       # warm-up (and compile)
     products()
     read_once(X, threads)
     for _ in range(repeats):
         times["step"] += fit_step_times(X, y, steps_per_repeat + 1)
         for _ in range(steps_per_repeat):
+            t0 = time.perf_counter()            # first: no BLAS threads left spinning from
+            model.binary_step(w, X, t)          # the products (the solver holds BLAS to one
+            times["binary"].append(time.perf_counter() - t0)    # thread around its passes)
             t0 = time.perf_counter()
             products()
             times["products"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             read_once(X, threads)
             times["floor"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            binary_products()
+            times["binary products"].append(time.perf_counter() - t0)
     return times
 
 
@@ -116,6 +131,12 @@ def main(argv=None):
         q = np.percentile(r_fl, [25, 75])
         print(f"  step / floor     {statistics.median(r_fl):.2f}  (IQR {q[0]:.2f}-{q[1]:.2f}, "
               f"min-max {min(r_fl):.2f}-{max(r_fl):.2f})")
+        print(fmt("binary step (T-shirt or not)", t["binary"]))
+        print(fmt("numpy X @ w + X.T @ r", t["binary products"]))
+        r_b = [a / b for a, b in zip(t["binary"], t["binary products"])]
+        q = np.percentile(r_b, [25, 75])
+        print(f"  binary step / products  {statistics.median(r_b):.2f}  (IQR {q[0]:.2f}-"
+              f"{q[1]:.2f}, min-max {min(r_b):.2f}-{max(r_b):.2f})")
         if dtype == np.float32:
             ok = statistics.median(r_mm) <= 0.6
     print(f"goal 1: float32 step <= 0.6 x the products -> {'met' if ok else 'NOT met'}")

@@ -188,3 +188,48 @@ def scores(Z, y, dev, hits):
                 s += math.exp(z[c] - m)
             dev[k] += math.log(s) + m - z[t]
             hits[k] += arg == t and m == m          # NaN logits: no prediction
+
+
+
+@njit(fastmath=_FASTMATH, cache=True, nogil=True)
+def _binary_terms(z, t):
+    """Deviance log(1 + e^z) - t z (as NumPy's logaddexp(0, z) - t z), hit, and residual
+    sigmoid(z) - t (sigmoid as (1 + tanh(z/2)) / 2) of one row, in float64."""
+    dev = max(z, 0.0) + math.log1p(math.exp(-abs(z))) - t * z
+    return dev, (z > 0) == (t == 1), 0.5 * (1.0 + math.tanh(0.5 * z)) - t
+
+
+@njit(fastmath=_FASTMATH, cache=True, nogil=True)
+def binary_rows(X, w, y, lo, hi, g, zero):
+    """Rows lo..hi-1 of X for the binary model: adds their (sigmoid(z_i) - y_i) x_i into
+    g (D,); returns (deviance sum, hits). Four rows at a time, each read from memory once."""
+    D = w.shape[0]
+    w1 = w.reshape(1, D)                            # one "class" for _logits4
+    z = np.empty((4, 1))                            # logits of 4 rows (float64)
+    r4 = np.empty(4, dtype=g.dtype)                 # residuals in the compute dtype
+    dev = 0.0
+    hits = 0
+    i = lo
+    while i + 4 <= hi:
+        _logits4(X, w1, i, i + 1, i + 2, i + 3, z, 0, zero)
+        for k in range(4):
+            dv, h, r4[k] = _binary_terms(z[k, 0], float(y[i + k]))
+            dev += dv
+            hits += h
+        x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+        g0, g1, g2, g3 = r4[0], r4[1], r4[2], r4[3]
+        for d in range(D):
+            g[d] += g0 * x0[d] + g1 * x1[d] + g2 * x2[d] + g3 * x3[d]
+        i += 4
+    for j in range(i, hi):                          # the last < 4 rows, one at a time
+        x = X[j]
+        a = zero
+        for d in range(D):
+            a += x[d] * w[d]
+        dv, h, r4[0] = _binary_terms(float(a), float(y[j]))
+        dev += dv
+        hits += h
+        g0 = r4[0]
+        for d in range(D):
+            g[d] += g0 * x[d]
+    return dev, hits

@@ -1,7 +1,8 @@
 """Compiled kernels for the hot paths, with the checks and the threading around them.
 
 * :func:`softmax_pass`: the softmax model's loss, gradient and scores in one pass over ``X``
-  (a full-batch step of the trainer, an evaluation of the solver).
+  (a full-batch step of the trainer, an evaluation of the solver); :func:`binary_pass`, the
+  same for the binary model.
 * :func:`softmax_sgd`: a run of mini-batch SGD steps in one call.
 * :func:`softmax_scores`: loss and accuracy sums of many models from their logits
   (:func:`lrbook.metrics.evaluate_many`).
@@ -36,7 +37,8 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "softmax_pass", "softmax_sgd", "softmax_scores", "one_blas_thread"]
+__all__ = ["available", "softmax_pass", "binary_pass", "softmax_sgd", "softmax_scores",
+           "one_blas_thread"]
 
 FASTMATH = {"reassoc", "contract"}      # vectorised sums; NaN/inf still propagate
 MIN_ROWS = 2048     # a full pass on fewer rows: NumPy beats the threaded kernel (measured);
@@ -80,36 +82,72 @@ def softmax_pass(W, X, Y):
     logit is the first largest entry of ``Y``, and ``X.T @ (softmax(X W) - Y)`` ``(D, C)``
     unscaled, in that dtype.
     """
-    dt = np.result_type(X.dtype, W.dtype)
-    if (X.ndim != 2 or X.dtype not in (np.float32, np.float64)
-            or dt not in (np.float32, np.float64) or not X.flags.c_contiguous
-            or X.shape[0] < MIN_ROWS):
-        return None
-    kernel = _get()
+    dt, kernel = _full_pass(X, W)
     if kernel is None:
         return None
     WT = np.ascontiguousarray(W.T, dtype=dt)                  # (C, D): rows of W per class
     Y = np.ascontiguousarray(Y, dtype=dt)
-    n = X.shape[0]
-    # Chunks of rows, handed out to the cores one at a time from a queue: a core slowed by
-    # another process takes fewer of them instead of holding up the whole step.
-    n_chunks = max(1, min(n // 1024, 8 * _n_threads()))
-    bounds = [(t * n // n_chunks, (t + 1) * n // n_chunks) for t in range(n_chunks)]
-    parts = np.zeros((n_chunks,) + WT.shape, dtype=dt)        # (chunks, C, D)
+    bounds = _chunks(X.shape[0])
+    parts = np.zeros((len(bounds),) + WT.shape, dtype=dt)     # (chunks, C, D)
     zero = dt.type(0)
-
-    rows = np.arange(n)
-
-    def run(t):
-        return kernel.pass_rows(X, WT, Y, rows, bounds[t][0], bounds[t][1], parts[t], zero)
-
-    if n_chunks == 1 or _n_threads() == 1:
-        results = [run(t) for t in range(n_chunks)]
-    else:
-        results = list(_pool().map(run, range(n_chunks)))
-    dev = math.fsum(r[0] for r in results)
-    hits = sum(r[1] for r in results)
+    rows = np.arange(X.shape[0])
+    dev, hits = _run_chunks(bounds, lambda t, lo, hi: kernel.pass_rows(
+        X, WT, Y, rows, lo, hi, parts[t], zero))
     return dev, hits, np.ascontiguousarray(parts.sum(axis=0).T)           # (D, C)
+
+
+def binary_pass(w, X, y):
+    """One pass over ``X`` for the binary model, or None if the kernel cannot take the inputs:
+    :func:`softmax_pass` for a weight vector ``w`` ``(D,)`` and targets ``y`` ``(N,)`` in
+    {0, 1}. Returns ``(deviance_sum, n_correct, grad_sum)``: the sum of
+    ``logaddexp(0, z_i) - y_i z_i`` (float64), the number of rows with ``(z_i > 0) == (y_i == 1)``
+    and ``X.T @ (sigmoid(X w) - y)`` ``(D,)`` unscaled, in the wider dtype of ``X`` and ``w``.
+
+    Why. NumPy's two matrix-vector products each read all of ``X`` for two flops per entry:
+    the binary step is bound by memory traffic, and one read instead of two halves it.
+    """
+    dt, kernel = _full_pass(X, w)
+    if kernel is None or w.ndim != 1:
+        return None
+    w = np.ascontiguousarray(w, dtype=dt)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    bounds = _chunks(X.shape[0])
+    parts = np.zeros((len(bounds), w.shape[0]), dtype=dt)    # (chunks, D)
+    zero = dt.type(0)
+    dev, hits = _run_chunks(bounds, lambda t, lo, hi: kernel.binary_rows(
+        X, w, y, lo, hi, parts[t], zero))
+    return dev, hits, parts.sum(axis=0)
+
+
+def _full_pass(X, W):
+    """The compute dtype of a full pass over ``X`` with weights ``W`` and the compiled
+    module, or ``(None, None)`` if the kernel cannot take them: ``X`` 2-d, C-contiguous,
+    float32 or float64, at least ``MIN_ROWS`` rows; numba there."""
+    dt = np.result_type(X.dtype, W.dtype)
+    if (X.ndim != 2 or X.dtype not in (np.float32, np.float64)
+            or dt not in (np.float32, np.float64) or not X.flags.c_contiguous
+            or X.shape[0] < MIN_ROWS):
+        return None, None
+    kernel = _get()
+    return (dt, kernel) if kernel is not None else (None, None)
+
+
+def _chunks(n):
+    """Row ranges for the threads: chunks handed out to the cores one at a time from a queue,
+    so that a core slowed by another process takes fewer of them instead of holding up the
+    whole pass."""
+    n_chunks = max(1, min(n // 1024, 8 * _n_threads()))
+    return [(t * n // n_chunks, (t + 1) * n // n_chunks) for t in range(n_chunks)]
+
+
+def _run_chunks(bounds, run):
+    """``run(t, lo, hi)`` for every chunk, on the kernel's threads; the sums of the
+    (deviance, hits) pairs the runs return."""
+    if len(bounds) == 1 or _n_threads() == 1:
+        results = [run(t, lo, hi) for t, (lo, hi) in enumerate(bounds)]
+    else:
+        results = list(_pool().map(lambda t: run(t, *bounds[t]), range(len(bounds))))
+    return math.fsum(r[0] for r in results), sum(r[1] for r in results)
 
 
 def softmax_sgd(W, X, Y, rows, batch_size, lr, l2, losses):

@@ -341,6 +341,63 @@ def test_kernel_is_stable_and_propagates_nan(kernel_always):
     assert np.isnan(model.softmax_step(W, X, Y).loss)
 
 
+def _binary_case(n, d, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.random((n, d)) - 0.3, np.ones((n, 1))]).astype(dtype)
+    w = rng.standard_normal(d + 1).astype(dtype)
+    return w, X, rng.integers(0, 2, n).astype(dtype)
+
+
+def _binary_step_numpy(monkeypatch, *args):
+    from lrbook import _kernels
+    with monkeypatch.context() as m:
+        m.setattr(_kernels, "binary_pass", lambda *a: None)
+        return model.binary_step(*args)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, d", [(1, 3), (3, 5), (4, 4), (9, 6), (2051, 30), (5003, 20)])
+def test_binary_kernel_matches_numpy_path(kernel_always, monkeypatch, dtype, n, d):
+    w, X, y = _binary_case(n, d, dtype)
+    assert kernel_always.binary_pass(w, X, y) is not None
+    step = model.binary_step(w, X, y, 0.3)
+    ref = _binary_step_numpy(monkeypatch, w, X, y, 0.3)
+    tol = 1e-12 if dtype == np.float64 else 2e-6          # float32 rounding of the products
+    assert step.grad.dtype == dtype and step.grad.shape == w.shape
+    assert relative_error(step.grad, ref.grad) < tol
+    assert step.loss == pytest.approx(ref.loss, rel=tol)
+    assert step.deviance == pytest.approx(ref.deviance, rel=tol)
+    assert step.accuracy == ref.accuracy == np.mean(model.predict(w, X) == y)
+
+
+def test_binary_kernel_gradient_matches_autograd(kernel_always):
+    w, X, y = _binary_case(50, 6, np.float64, seed=1)
+    for l2 in (0.0, 0.7):
+        loss, g = model.binary_cross_entropy_and_grad(w, X, y, l2)
+        assert relative_error(g, autograd.grad(model.binary_cross_entropy)(w, X, y, l2)) < 1e-10
+        assert loss == pytest.approx(model.binary_cross_entropy(w, X, y, l2), rel=1e-13)
+
+
+def test_binary_kernel_float64_weights_on_float32_inputs(kernel_always, monkeypatch):
+    w, X, y = _binary_case(3000, 8, np.float32, seed=2)
+    w = w.astype(np.float64)
+    step = model.binary_step(w, X, y)
+    ref = _binary_step_numpy(monkeypatch, w, X, y)
+    assert step.grad.dtype == np.float64
+    assert relative_error(step.grad, ref.grad) < 1e-12
+
+
+def test_binary_kernel_is_stable_and_propagates_nan(kernel_always, monkeypatch):
+    w, X, y = _binary_case(21, 3, np.float64)
+    big = model.binary_step(1e4 * w, X, y)                    # logits of order 1e4
+    ref = _binary_step_numpy(monkeypatch, 1e4 * w, X, y)
+    assert np.isfinite(big.loss) and np.all(np.isfinite(big.grad))
+    assert big.loss == pytest.approx(ref.loss, rel=1e-12)
+    w[0] = np.nan
+    step = model.binary_step(w, X, y)
+    assert np.isnan(step.loss) and np.all(np.isnan(step.grad))
+
+
 def test_float32_loss_is_summed_in_float64():
     """Both paths: the loss of a large float32 problem carries no float32 summation error."""
     W, X, Y, _ = _random_case(20_000, 10, 5, np.float32, seed=3)
