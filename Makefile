@@ -23,7 +23,7 @@ BATCH := TQDM_DISABLE=1
 EXECUTED := _build/executed
 SANITIZE := tests/nbval-sanitize.cfg
 
-.PHONY: setup data notebooks lab test test-lib test-chapters test-book book bench clean
+.PHONY: setup data notebooks lab test test-lib test-chapters test-book book bench profile clean
 
 setup: $(VENV)/.installed data .cache/mathjax/mathjax/tex-chtml.js
 
@@ -99,6 +99,12 @@ bench: setup
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_solver.py
 	$(BIN)/python benchmarks/bench_sgd.py
+
+# Where each chapter's execution time goes: the compiled kernels against the rest, and the
+# cells that spend most outside them. CHAPTERS="book/x.md ..." to choose; default, all.
+CHAPTERS ?= $(shell grep -l '{code-cell}' book/*.md)
+profile: setup
+	$(BATCH) $(BIN)/python benchmarks/profile_chapters.py $(CHAPTERS)
 
 clean:
 	rm -rf _build build
