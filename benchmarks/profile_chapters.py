@@ -5,8 +5,8 @@ working directory) and reports:
 
 * the chapter's wall time;
 * the time spent inside the compiled kernels of :mod:`lrbook._kernels` (``softmax_pass``,
-  ``softmax_sgd``, ``softmax_scores``), measured by wrapping them in the chapter's own
-  process. Work done in joblib worker processes (``protocol.run_many``,
+  ``binary_pass``, ``softmax_sgd``, ``softmax_scores``), measured by wrapping them in the
+  chapter's own process. Work done in joblib worker processes (``protocol.run_many``,
   ``protocol.learning_curve`` with ``n_jobs=2``) is not counted there: it shows up as the
   wall time of the cell that waits for it;
 * the cells that spend the most time outside the kernels.
@@ -50,7 +50,7 @@ def _lrbook_timed(name, f):
     return timed
 
 
-for _n in ("softmax_pass", "softmax_sgd", "softmax_scores"):
+for _n in ("softmax_pass", "binary_pass", "softmax_sgd", "softmax_scores"):
     setattr(_lrbook_k, _n, _lrbook_timed(_n, getattr(_lrbook_k, _n)))
 '''
 # Run after each cell of the chapter: the kernel time so far, per kernel.
