@@ -190,7 +190,6 @@ def scores(Z, y, dev, hits):
             hits[k] += arg == t and m == m          # NaN logits: no prediction
 
 
-
 @njit(fastmath=_FASTMATH, cache=True, nogil=True)
 def _binary_terms(z, t):
     """Deviance log(1 + e^z) - t z (as NumPy's logaddexp(0, z) - t z), hit, and residual
