@@ -184,7 +184,7 @@ def binary_step(w, X, y, l2=0.0):
     if fused is not None:
         dev_sum, hits, grad = fused
         grad /= n
-        deviance = dev_sum / n if n else np.nan
+        deviance = dev_sum / n
     else:
         z = X @ w                                        # (N,)
         deviance = float(np.mean(binary_deviance(z, y), dtype=np.float64))

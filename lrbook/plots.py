@@ -17,6 +17,12 @@ def image_of(w, side=28):
     return w.reshape(side, side)
 
 
+def _colour_limit(images):
+    """The +-limit of a shared diverging colour scale: the largest absolute value, 1 if all
+    are zero."""
+    return max(float(np.abs(im).max()) for im in images) or 1.0
+
+
 def _row_axes(n, ax, size=1.3):
     if ax is not None:
         return np.atleast_1d(ax)
@@ -42,9 +48,9 @@ def weight_images(W, *, titles=None, scale="shared", ax=None, cmap="RdBu_r", col
     if scale not in ("shared", "each"):
         raise ValueError(f"scale must be 'shared' or 'each', got {scale!r}")
     images = [image_of(cols[:, k]) for k in range(cols.shape[1])]
-    vmax_all = max(float(np.abs(im).max()) for im in images) or 1.0
+    vmax_all = _colour_limit(images)
     for k, (a, im) in enumerate(zip(axes, images)):
-        vmax = vmax_all if scale == "shared" else (float(np.abs(im).max()) or 1.0)
+        vmax = vmax_all if scale == "shared" else _colour_limit([im])
         mappable = a.imshow(im, cmap=cmap, vmin=-vmax, vmax=vmax)
         a.set_xticks([])
         a.set_yticks([])
@@ -85,7 +91,7 @@ def weight_grid(rows, *, titles=None, row_labels=None, ax=None, cmap="RdBu_r", g
     step = 1.0 + gap
     for r, W in enumerate(rows):
         images = [image_of(W[:, k]) for k in range(n_cols)]
-        vmax = max(float(np.abs(im).max()) for im in images) or 1.0
+        vmax = _colour_limit(images)
         top = -r * step                                 # row r spans [top - 1, top]
         for k, im in enumerate(images):
             ax.imshow(im, cmap=cmap, vmin=-vmax, vmax=vmax,
